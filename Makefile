@@ -1,0 +1,50 @@
+# Hive — build, test and CI entry points. `make help` lists the targets.
+
+GO        ?= go
+BIN       := bin/hive
+PKGS      := ./...
+FUZZTIME  ?= 10s
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: help build static run test test-short lint fmt-check vet staticcheck fuzz bench ci clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+build: ## build bin/hive
+	$(GO) build -o $(BIN) ./cmd/hive
+
+static: ## build a static bin/hive (CGO_ENABLED=0) for FROM scratch images
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN) ./cmd/hive
+
+run: build ## run a one-node dev swarm on http://127.0.0.1:7070
+	./$(BIN) agent -dev
+
+test: ## the test suite: every package, race detector on
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+test-short: ## quick unit tests without the race detector
+	$(GO) test -short -count=1 $(PKGS)
+
+fmt-check: ## fail if gofmt would change a file
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+staticcheck: ## staticcheck (installed on demand)
+	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	staticcheck $(PKGS)
+
+lint: fmt-check vet staticcheck ## gofmt, vet and staticcheck
+
+fuzz: ## run every fuzz target briefly (FUZZTIME each)
+	@./scripts/fuzz.sh $(FUZZTIME)
+
+bench: ## go test benchmarks of the state machine and the bare-raft baseline
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./fsm ./bench
+
+ci: lint test fuzz ## what .ci/run runs
+
+clean:
+	rm -rf bin

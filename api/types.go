@@ -1,0 +1,210 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// WorkOrder is a work order as the HTTP API returns it.
+type WorkOrder struct {
+	ID            string          `json:"id"`
+	Title         string          `json:"title"`
+	Description   string          `json:"description,omitempty"`
+	Type          string          `json:"type,omitempty"` // agent type
+	Bucket        string          `json:"bucket"`
+	Priority      string          `json:"priority"` // critical, high, medium, low
+	Labels        []string        `json:"labels,omitempty"`
+	Payload       json.RawMessage `json:"payload,omitempty"`
+	Effort        int64           `json:"effort,omitempty"` // estimated effort, seconds
+	Stage         string          `json:"stage,omitempty"`
+	Signal        string          `json:"signal,omitempty"`
+	DependsOn     []string        `json:"depends_on,omitempty"`
+	Dependents    []string        `json:"dependents,omitempty"`
+	Parent        string          `json:"parent,omitempty"`
+	Children      []string        `json:"children,omitempty"`
+	State         string          `json:"state"`
+	BlockedReason string          `json:"blocked_reason,omitempty"`
+	Attempt       uint64          `json:"attempt"`
+	Node          string          `json:"node,omitempty"`
+	Agent         string          `json:"agent,omitempty"`
+	Progress      string          `json:"progress,omitempty"`
+	Result        *Evidence       `json:"result,omitempty"`
+	CreatedAt     time.Time       `json:"created_at"`
+	UpdatedAt     time.Time       `json:"updated_at"`
+	Deadline      *time.Time      `json:"deadline,omitempty"`
+	StartedAt     *time.Time      `json:"started_at,omitempty"`
+	CompletedAt   *time.Time      `json:"completed_at,omitempty"`
+	CreateIndex   uint64          `json:"create_index"`
+	ModifyIndex   uint64          `json:"modify_index"`
+}
+
+// Evidence is an agent's (or a person's) report attached to a result.
+type Evidence struct {
+	ExitCode int               `json:"exit_code"`
+	Outputs  map[string]string `json:"outputs,omitempty"`
+	Artifact string            `json:"artifact,omitempty"`
+	Log      string            `json:"log,omitempty"`
+}
+
+// CreateWorkOrderRequest is the body of POST /v1/workorders.
+type CreateWorkOrderRequest struct {
+	Title         string          `json:"title"`
+	Description   string          `json:"description,omitempty"`
+	Type          string          `json:"type,omitempty"`
+	Bucket        string          `json:"bucket,omitempty"`
+	Priority      string          `json:"priority,omitempty"`       // critical|high|medium|low
+	PriorityScore int             `json:"priority_score,omitempty"` // 1-10, alternative to priority
+	Labels        []string        `json:"labels,omitempty"`
+	Payload       json.RawMessage `json:"payload,omitempty"`
+	Effort        int64           `json:"effort,omitempty"`
+	Stage         string          `json:"stage,omitempty"`
+	Signal        string          `json:"signal,omitempty"`
+	DependsOn     []string        `json:"depends_on,omitempty"`
+	Deadline      *time.Time      `json:"deadline,omitempty"`
+	Parent        string          `json:"parent,omitempty"`
+	RequestID     string          `json:"request_id,omitempty"` // idempotency key; also accepted as the Idempotency-Key header
+}
+
+// TransitionRequest is the body of POST /v1/workorders/{id}/{action}
+// where action is start, advance, progress, complete, fail or cancel.
+// An empty body is allowed.
+type TransitionRequest struct {
+	Attempt   uint64    `json:"attempt,omitempty"` // fences stale work when non-zero
+	Agent     string    `json:"agent,omitempty"`
+	Stage     string    `json:"stage,omitempty"`
+	Progress  string    `json:"progress,omitempty"`
+	Evidence  *Evidence `json:"evidence,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	Cascade   bool      `json:"cascade,omitempty"` // cancel: also cancel unfinished dependents
+	RequestID string    `json:"request_id,omitempty"`
+}
+
+// DependencyRequest is the body of POST /v1/workorders/{id}/dependencies
+// (add) and DELETE /v1/workorders/{id}/dependencies (remove).
+type DependencyRequest struct {
+	DependsOn []string `json:"depends_on"`
+	RequestID string   `json:"request_id,omitempty"`
+}
+
+// WorkOrderList is the body of GET /v1/workorders and GET /v1/queue.
+type WorkOrderList struct {
+	WorkOrders []*WorkOrder `json:"workorders"`
+	Next       string       `json:"next,omitempty"` // pass as ?after= for the next page
+	Index      uint64       `json:"index"`
+}
+
+// Receipt is one link of the receipt chain. Hashes are lower-case hex.
+type Receipt struct {
+	Seq            uint64    `json:"seq"`
+	Index          uint64    `json:"index"`
+	Time           time.Time `json:"time"`
+	TimeUnixNano   int64     `json:"time_unix_nano"`
+	PrevHash       string    `json:"prev_hash"`
+	Hash           string    `json:"hash"`
+	WorkOrder      string    `json:"workorder"`
+	Event          string    `json:"event"`
+	From           string    `json:"from"`
+	To             string    `json:"to"`
+	Attempt        uint64    `json:"attempt"`
+	Node           string    `json:"node"`
+	Agent          string    `json:"agent"`
+	EvidenceDigest string    `json:"evidence_digest"`
+}
+
+// ReceiptList is the body of GET /v1/receipts.
+type ReceiptList struct {
+	Receipts []*Receipt `json:"receipts"`
+	Index    uint64     `json:"index"`
+}
+
+// VerifyReport is the body of GET /v1/receipts/verify.
+type VerifyReport struct {
+	OK        bool   `json:"ok"`
+	From      uint64 `json:"from"`
+	To        uint64 `json:"to"`
+	Checked   uint64 `json:"checked"`
+	Head      string `json:"head"` // hash of the last receipt checked
+	BrokenAt  uint64 `json:"broken_at,omitempty"`
+	Problem   string `json:"problem,omitempty"`
+	NodeIndex uint64 `json:"index"`
+}
+
+// MemoryEntry is one swarm-memory entry.
+type MemoryEntry struct {
+	Namespace   string          `json:"namespace"`
+	Key         string          `json:"key"`
+	Value       json.RawMessage `json:"value"`
+	ExpiresAt   *time.Time      `json:"expires_at,omitempty"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+	CreateIndex uint64          `json:"create_index"`
+	ModifyIndex uint64          `json:"modify_index"`
+}
+
+// MemoryPutRequest is the body of PUT /v1/memory/{namespace}/{key}.
+type MemoryPutRequest struct {
+	Value     json.RawMessage `json:"value"`
+	TTL       string          `json:"ttl,omitempty"` // Go duration, e.g. "10m"
+	RequestID string          `json:"request_id,omitempty"`
+}
+
+// MemoryList is the body of GET /v1/memory/{namespace}.
+type MemoryList struct {
+	Entries []*MemoryEntry `json:"entries"`
+	Index   uint64         `json:"index"`
+}
+
+// MemoryImportRequest is the body of POST /v1/memory/import.
+type MemoryImportRequest struct {
+	Entries   []*MemoryEntry `json:"entries"`
+	RequestID string         `json:"request_id,omitempty"`
+}
+
+// MemoryImportResult is the answer to POST /v1/memory/import.
+type MemoryImportResult struct {
+	Imported int `json:"imported"`
+}
+
+// Member is one node as gossip and raft see it.
+type Member struct {
+	Name     string `json:"name"`
+	Addr     string `json:"addr"` // gossip address
+	RaftAddr string `json:"raft_addr"`
+	HTTPAddr string `json:"http_addr"`
+	Status   string `json:"status"`    // alive, suspect, dead, left
+	RaftRole string `json:"raft_role"` // leader, voter, nonvoter, none
+	Leader   bool   `json:"leader"`
+}
+
+// MemberList is the body of GET /v1/members.
+type MemberList struct {
+	Members []*Member `json:"members"`
+}
+
+// Status is the body of GET /v1/status.
+type Status struct {
+	Node         string `json:"node"`
+	Leader       string `json:"leader"`      // leader's node name
+	LeaderAddr   string `json:"leader_addr"` // leader's raft address
+	RaftState    string `json:"raft_state"`  // Leader, Follower, Candidate, Shutdown
+	Term         uint64 `json:"term"`
+	CommitIndex  uint64 `json:"commit_index"`
+	AppliedIndex uint64 `json:"applied_index"`
+	LastIndex    uint64 `json:"last_index"`
+	Voters       int    `json:"voters"`
+	NonVoters    int    `json:"nonvoters"`
+	WorkOrders   int    `json:"workorders"`
+	Receipts     uint64 `json:"receipts"`
+	ChainHead    string `json:"chain_head"`
+}
+
+// ErrorBody is the JSON body of every error answer: {"error":{...}}.
+type ErrorBody struct {
+	Error *ErrorDetail `json:"error"`
+}
+
+// ErrorDetail names what went wrong with a stable code and a human message.
+type ErrorDetail struct {
+	Code    string   `json:"code"`
+	Message string   `json:"message"`
+	Cycle   []string `json:"cycle,omitempty"`
+}

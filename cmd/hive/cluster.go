@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/urfave/cli/v2"
+)
+
+func membersCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "members",
+		Usage:     "list the swarm's nodes",
+		UsageText: "hive members",
+		Description: description(`Lists every node gossip knows with its status (alive, suspect, dead, left)
+and raft role (leader, voter, nonvoter, none); * marks the leader.`,
+			"hive members",
+			"hive members -json | jq '.members[] | select(.status==\"alive\") | .name'"),
+		Action: func(c *cli.Context) error {
+			if err := wantArgs(c, 0, 0); err != nil {
+				return err
+			}
+			cl, err := client(c)
+			if err != nil {
+				return err
+			}
+			ml, err := cl.Agent().Members(c.Context, queryOpts(c))
+			if err != nil {
+				return err
+			}
+			return output(c, ml, func(w io.Writer) error {
+				t := newTable(w, "NAME", "ADDRESS", "HTTP", "RAFT", "STATUS", "ROLE", "LEADER")
+				for _, m := range ml.Members {
+					leader := ""
+					if m.Leader {
+						leader = "*"
+					}
+					t.row(m.Name, m.Addr, m.HTTPAddr, m.RaftAddr, m.Status, m.RaftRole, leader)
+				}
+				return t.flush()
+			})
+		},
+	}
+}
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "show the addressed node's view of the swarm",
+		UsageText: "hive status",
+		Description: description(`Shows the node's name, the leader, raft state, term and indexes, voter
+counts, and the size and head of the receipt chain.`,
+			"hive status",
+			"hive --stale status -json   # works without a leader"),
+		Action: func(c *cli.Context) error {
+			if err := wantArgs(c, 0, 0); err != nil {
+				return err
+			}
+			cl, err := client(c)
+			if err != nil {
+				return err
+			}
+			st, err := cl.Agent().Status(c.Context, queryOpts(c))
+			if err != nil {
+				return err
+			}
+			return output(c, st, func(w io.Writer) error {
+				f := newFields(w)
+				f.add("Node", st.Node)
+				leader := st.Leader
+				if leader != "" && st.LeaderAddr != "" {
+					leader += " (" + st.LeaderAddr + ")"
+				}
+				f.add("Leader", leader)
+				f.add("Raft state", st.RaftState)
+				f.add("Term", st.Term)
+				f.add("Indexes", fmt.Sprintf("last %d, commit %d, applied %d", st.LastIndex, st.CommitIndex, st.AppliedIndex))
+				f.add("Voters", fmt.Sprintf("%d (+%d non-voters)", st.Voters, st.NonVoters))
+				f.add("Work orders", st.WorkOrders)
+				f.add("Receipts", st.Receipts)
+				f.add("Chain head", st.ChainHead)
+				return f.flush()
+			})
+		},
+	}
+}
+
+func joinCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "join",
+		Usage:     "make the addressed node join other members",
+		UsageText: "hive join ADDR...",
+		Description: description(`Asks the node at --address to join the members at the gossip addresses ADDR
+(HOST:PORT, default port 7072).`,
+			"hive join 10.0.0.5:7072",
+			"hive --address http://10.0.0.9:7070 join 10.0.0.5:7072 10.0.0.6:7072"),
+		Action: func(c *cli.Context) error {
+			if err := wantArgs(c, 1, -1); err != nil {
+				return err
+			}
+			cl, err := client(c)
+			if err != nil {
+				return err
+			}
+			addrs := c.Args().Slice()
+			if err := cl.Agent().Join(c.Context, addrs...); err != nil {
+				return err
+			}
+			return output(c, map[string]any{"joined": addrs}, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "Joined %d address(es) from %s\n", len(addrs), cl.Address())
+				return err
+			})
+		},
+	}
+}
+
+func leaveCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "leave",
+		Usage:     "make the addressed node leave gracefully and shut down",
+		UsageText: "hive leave",
+		Description: description(`Asks the node at --address to leave the swarm gracefully: it hands off
+leadership and its voter seat, tells gossip it left, and shuts down.`,
+			"hive --address http://10.0.0.9:7070 leave"),
+		Action: func(c *cli.Context) error {
+			if err := wantArgs(c, 0, 0); err != nil {
+				return err
+			}
+			cl, err := client(c)
+			if err != nil {
+				return err
+			}
+			if err := cl.Agent().Leave(c.Context); err != nil {
+				return err
+			}
+			return output(c, map[string]any{"left": cl.Address()}, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "%s is leaving the swarm\n", cl.Address())
+				return err
+			})
+		},
+	}
+}

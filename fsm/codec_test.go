@@ -1,0 +1,242 @@
+package fsm
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/raft"
+)
+
+func sampleCommands() []Command {
+	hdr := Header{RequestID: "r-1", Time: t0, Node: "node-1"}
+	cmds := []Command{
+		&CreateWorkOrder{Header: hdr, Spec: WorkOrderSpec{Title: "t", Description: "d", Kind: "shell", Bucket: "cost",
+			Priority: PriorityHigh, PriorityScore: 7, Labels: []string{"a", "b"}, Payload: []byte(`{"x":1}`), Effort: 30,
+			Stage: "design", Signal: "cve", DependsOn: []string{"WO-1"}, Deadline: 5, Parent: "WO-2"}},
+		&Transition{Header: hdr, ID: "WO-1", Action: ActionComplete, Attempt: 3, Agent: "a", Stage: "s", Progress: "p",
+			Evidence: &Evidence{ExitCode: -2, Outputs: map[string]string{"k": "v", "a": ""}, Artifact: "sku", Log: "l"}, Reason: "r"},
+		&Transition{Header: hdr, ID: "WO-1", Action: ActionStart},
+		&Transition{Header: hdr, ID: "WO-1", Action: ActionCancel, Cascade: true},
+		&AddDependency{Header: hdr, ID: "WO-1", DependsOn: []string{"WO-2", "WO-3"}},
+		&RemoveDependency{Header: hdr, ID: "WO-1", DependsOn: []string{"WO-2"}},
+		&MemoryPut{Header: hdr, Namespace: "ns", Key: "k", Value: []byte("v"), ExpiresAt: t0 + 1},
+		&MemoryDelete{Header: hdr, Namespace: "ns", Key: "k"},
+		&MemoryImport{Header: hdr, Entries: []MemoryEntry{{Namespace: "a", Key: "b", Value: []byte("c"), ExpiresAt: 5}, {Namespace: "d", Key: "e"}}},
+		&Tick{Header: hdr},
+	}
+	return append(cmds, &Batch{Commands: append([]Command(nil), cmds...)})
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	for _, c := range sampleCommands() {
+		b, err := Encode(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b[0] != byte(c.Type()) || b[1] != CodecVersion {
+			t.Fatalf("%T: header bytes %v", c, b[:2])
+		}
+		got, err := Decode(b)
+		if err != nil {
+			t.Fatalf("%T: %v", c, err)
+		}
+		if !reflect.DeepEqual(got, c) {
+			t.Fatalf("%T: round trip\n got %#v\nwant %#v", c, got, c)
+		}
+		b2, _ := Encode(got)
+		if !bytes.Equal(b, b2) {
+			t.Fatalf("%T: re-encoding differs", c)
+		}
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	good, _ := Encode(&Tick{Header: Header{Time: 1}})
+	tests := []struct {
+		name string
+		in   []byte
+		want error
+	}{
+		{"empty", nil, ErrMalformed},
+		{"unknown", []byte{42, 1}, ErrUnknownType},
+		{"unknown ignorable", []byte{byte(IgnoreUnknownTypeFlag | 42), 9, 1, 2, 3}, ErrUnknownIgnorable},
+		{"version", []byte{byte(TickType), 2, 0, 0, 0}, ErrUnsupportedVersion},
+		{"trailing", append(bytes.Clone(good), 0), ErrMalformed},
+		{"truncated", good[:len(good)-1], ErrMalformed},
+		{"huge length", []byte{byte(MemoryPutType), 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, ErrMalformed},
+		{"huge count", []byte{byte(BatchType), 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, ErrMalformed},
+		{"nested batch", mustEncode(t, &Batch{Commands: []Command{&Tick{}}}), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode(tc.in)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	inner := mustEncode(t, &Batch{Commands: []Command{&Tick{}}})
+	w := &wbuf{}
+	w.byte1(byte(BatchType))
+	w.byte1(CodecVersion)
+	w.uvarint(1)
+	w.bytes(inner)
+	if _, err := Decode(w.b); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("nested batch decoded: %v", err)
+	}
+	if _, err := Encode(&Batch{Commands: []Command{&Batch{}}}); err == nil {
+		t.Fatal("nested batch encoded")
+	}
+}
+
+func mustEncode(t testing.TB, c Command) []byte {
+	b, err := Encode(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestApplySkipsIgnorableAndPanicsOnGarbage(t *testing.T) {
+	f := New(DefaultConfig())
+	if out := f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: []byte{0x80 | 50, 1}}); out != nil {
+		t.Fatalf("ignorable: %v", out)
+	}
+	if out := f.Apply(&raft.Log{Index: 2, Type: raft.LogConfiguration}); out != nil || f.AppliedIndex() != 2 {
+		t.Fatal("configuration entry")
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(string), "raft index 3") {
+			t.Fatalf("recover: %v", r)
+		}
+	}()
+	f.Apply(&raft.Log{Index: 3, Type: raft.LogCommand, Data: []byte{50, 1}})
+}
+
+func TestBatchResults(t *testing.T) {
+	h := newHarness(t)
+	out := h.applyRaw(&Batch{Commands: []Command{
+		&CreateWorkOrder{Spec: WorkOrderSpec{Title: "a"}},
+		&Transition{ID: "WO-9", Action: ActionStart},
+		&CreateWorkOrder{Spec: WorkOrderSpec{Title: "b", DependsOn: []string{"WO-1"}}},
+	}})
+	res := out.([]*Result)
+	if len(res) != 3 || res[0].WorkOrder.ID != "WO-1" || !errors.Is(res[1].Err, ErrNotFound) || res[2].WorkOrder.State != StateBlocked {
+		t.Fatalf("batch results %+v", res)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := WorkOrderSpec{Title: "ok"}
+	with := func(f func(*WorkOrderSpec)) Command {
+		s := ok
+		f(&s)
+		return &CreateWorkOrder{Spec: s}
+	}
+	tests := []struct {
+		cmd   Command
+		code  *Error
+		field string
+	}{
+		{with(func(s *WorkOrderSpec) { s.Title = "" }), ErrInvalidArgument, "title"},
+		{with(func(s *WorkOrderSpec) { s.Title = strings.Repeat("é", 501) }), ErrInvalidArgument, "title"},
+		{with(func(s *WorkOrderSpec) { s.Priority = 9 }), ErrInvalidArgument, "priority"},
+		{with(func(s *WorkOrderSpec) { s.PriorityScore = 11 }), ErrInvalidArgument, "priority_score"},
+		{with(func(s *WorkOrderSpec) { s.Bucket = "x" }), ErrInvalidArgument, "bucket"},
+		{with(func(s *WorkOrderSpec) { s.Labels = make([]string, 33) }), ErrInvalidArgument, "labels"},
+		{with(func(s *WorkOrderSpec) { s.Labels = []string{strings.Repeat("l", 65)} }), ErrInvalidArgument, "labels[0]"},
+		{with(func(s *WorkOrderSpec) { s.Payload = make([]byte, MaxPayload+1) }), ErrInvalidArgument, "payload"},
+		{with(func(s *WorkOrderSpec) { s.Effort = -1 }), ErrInvalidArgument, "effort"},
+		{with(func(s *WorkOrderSpec) { s.DependsOn = []string{"WO-01"} }), ErrInvalidArgument, "depends_on[0]"},
+		{&AddDependency{ID: "WO-1", DependsOn: []string{"WO-1"}}, ErrSelfDependency, "itself"},
+		{&Transition{ID: "WO-1", Action: "jump"}, ErrInvalidArgument, "action"},
+		{&Transition{ID: "x", Action: ActionStart}, ErrInvalidArgument, "id"},
+		{&MemoryPut{Namespace: "", Key: "k"}, ErrInvalidArgument, "namespace"},
+		{&MemoryPut{Namespace: "a b", Key: "k"}, ErrInvalidArgument, "namespace"},
+		{&MemoryPut{Namespace: "ns", Key: strings.Repeat("k", 513)}, ErrInvalidArgument, "key"},
+		{&MemoryPut{Namespace: "ns", Key: "k", Value: make([]byte, MaxValueLen+1)}, ErrInvalidArgument, "value"},
+		{&Batch{Commands: []Command{&Tick{}, &Batch{}}}, ErrInvalidArgument, "nested"},
+		{&Batch{Commands: []Command{&Tick{}, &Transition{ID: "WO-1", Action: "x"}}}, ErrInvalidArgument, "commands[1]"},
+	}
+	for _, tc := range tests {
+		err := Validate(tc.cmd)
+		if !errors.Is(err, tc.code) || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%T: got %v, want %s naming %q", tc.cmd, err, tc.code.Code, tc.field)
+		}
+	}
+	for _, c := range sampleCommands() {
+		if err := Validate(c); err != nil {
+			t.Errorf("%T: %v", c, err)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, c := range sampleCommands() {
+		f.Add(mustEncode(f, c))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Decode(b)
+		if err != nil {
+			return
+		}
+		enc, err := Encode(c)
+		if err != nil {
+			t.Fatalf("decoded %T does not encode: %v", c, err)
+		}
+		c2, err := Decode(enc)
+		if err != nil || !reflect.DeepEqual(c, c2) {
+			t.Fatalf("round trip: %v\n%#v\n%#v", err, c, c2)
+		}
+	})
+}
+
+// FuzzApply applies fuzzed entries after a small fixed history; Apply must
+// not panic on anything that decodes, and the chain must stay valid.
+func FuzzApply(f *testing.F) {
+	for _, c := range sampleCommands() {
+		f.Add(mustEncode(f, c))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := Decode(b); err != nil {
+			return
+		}
+		h := chainHarness(t)
+		h.index++
+		h.f.Apply(&raft.Log{Index: h.index, Type: raft.LogCommand, Data: b})
+		if res := h.f.View().Verify(0, 0); !res.OK {
+			t.Fatalf("chain broken: %+v", res)
+		}
+		restoreFrom(t, h.snapshot())
+	})
+}
+
+func FuzzRestore(f *testing.F) {
+	h := chainHarness(f)
+	h.apply(&MemoryPut{Header: Header{RequestID: "x"}, Namespace: "n", Key: "k", ExpiresAt: h.now + 1e12})
+	f.Add(h.snapshot())
+	f.Add(newHarness(f).snapshot())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g := New(DefaultConfig())
+		if err := g.Restore(io.NopCloser(bytes.NewReader(b))); err != nil {
+			return
+		}
+		var buf bytes.Buffer
+		if err := writeSnapshot(&buf, g.View().s); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf.Bytes(), b) {
+			t.Fatal("accepted snapshot does not re-encode identically")
+		}
+	})
+}

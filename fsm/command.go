@@ -1,0 +1,161 @@
+package fsm
+
+// MessageType is the first byte of every raft log entry Hive writes. Types
+// are numbered explicitly and only ever appended; never renumber one.
+type MessageType uint8
+
+// IgnoreUnknownTypeFlag marks a type that a node which does not know it may
+// skip instead of stopping (for rolling upgrades).
+const IgnoreUnknownTypeFlag MessageType = 128
+
+// The command types.
+const (
+	BatchType            MessageType = 1 // several commands coalesced into one entry
+	CreateWorkOrderType  MessageType = 2
+	TransitionType       MessageType = 3
+	AddDependencyType    MessageType = 4
+	RemoveDependencyType MessageType = 5
+	MemoryPutType        MessageType = 6
+	MemoryDeleteType     MessageType = 7
+	MemoryImportType     MessageType = 8
+	TickType             MessageType = 9 // advances the state clock (TTL expiry)
+)
+
+// Command is a decoded log entry.
+type Command interface {
+	// Type is the command's message type byte.
+	Type() MessageType
+}
+
+// Header is carried by every command. The proposer stamps it; Apply reads
+// times and identities only from here, never from the local clock.
+type Header struct {
+	RequestID string // client request ID; a repeat is answered with the first outcome
+	Time      int64  // Unix nanoseconds, stamped by the proposing node
+	Node      string // proposing node
+}
+
+// WorkOrderSpec is what a client supplies to create a work order.
+type WorkOrderSpec struct {
+	Title         string
+	Description   string
+	Kind          string
+	Bucket        string // empty: derived from labels (default "features")
+	Priority      Priority
+	PriorityScore int // 1-10; used when Priority is 0
+	Labels        []string
+	Payload       []byte
+	Effort        int64
+	Stage         string
+	Signal        string
+	DependsOn     []string
+	Deadline      int64 // explicit deadline; 0 means created + the bucket's SLA
+	Parent        string
+}
+
+// CreateWorkOrder creates a work order; its ID is assigned at commit.
+type CreateWorkOrder struct {
+	Header
+	Spec WorkOrderSpec
+}
+
+// Transition moves a work order along its lifecycle. Attempt fences stale
+// work: when non-zero it must equal the work order's current attempt.
+type Transition struct {
+	Header
+	ID       string
+	Action   Action
+	Attempt  uint64
+	Agent    string // agent reporting (start: the assignee's agent)
+	Stage    string // progress: the stage reached
+	Progress string // progress: free-form note (percent, step)
+	Evidence *Evidence
+	Reason   string
+	Cascade  bool // cancel: also cancel every unfinished transitive dependent
+}
+
+// AddDependency makes ID depend on each of DependsOn.
+type AddDependency struct {
+	Header
+	ID        string
+	DependsOn []string
+}
+
+// RemoveDependency removes the edges from ID to each of DependsOn.
+type RemoveDependency struct {
+	Header
+	ID        string
+	DependsOn []string
+}
+
+// MemoryPut stores a swarm-memory entry. ExpiresAt is absolute (the
+// proposer adds the TTL to Header.Time); 0 means no expiry.
+type MemoryPut struct {
+	Header
+	Namespace string
+	Key       string
+	Value     []byte
+	ExpiresAt int64
+}
+
+// MemoryDelete removes a swarm-memory entry.
+type MemoryDelete struct {
+	Header
+	Namespace string
+	Key       string
+}
+
+// MemoryImport stores many entries at once (an import of an export).
+type MemoryImport struct {
+	Header
+	Entries []MemoryEntry
+}
+
+// Tick advances the state clock to Header.Time so that TTLs expire on
+// every node at the same log index.
+type Tick struct {
+	Header
+}
+
+// Batch is several commands coalesced by the proposer into one log entry.
+// Apply returns a []*Result in the same order.
+type Batch struct {
+	Commands []Command
+}
+
+// Type implements Command.
+func (*Batch) Type() MessageType { return BatchType }
+
+// Type implements Command.
+func (*CreateWorkOrder) Type() MessageType { return CreateWorkOrderType }
+
+// Type implements Command.
+func (*Transition) Type() MessageType { return TransitionType }
+
+// Type implements Command.
+func (*AddDependency) Type() MessageType { return AddDependencyType }
+
+// Type implements Command.
+func (*RemoveDependency) Type() MessageType { return RemoveDependencyType }
+
+// Type implements Command.
+func (*MemoryPut) Type() MessageType { return MemoryPutType }
+
+// Type implements Command.
+func (*MemoryDelete) Type() MessageType { return MemoryDeleteType }
+
+// Type implements Command.
+func (*MemoryImport) Type() MessageType { return MemoryImportType }
+
+// Type implements Command.
+func (*Tick) Type() MessageType { return TickType }
+
+// Result is what Apply returns to the proposer for one command.
+type Result struct {
+	Index     uint64       // raft index of the entry
+	WorkOrder *WorkOrder   // the work order after the command, for work-order commands
+	Memory    *MemoryEntry // the entry after MemoryPut
+	Receipts  []*Receipt   // receipts this command appended, in order
+	Count     int          // entries imported by MemoryImport
+	Err       error        // a business error (*Error); state unchanged when set
+}

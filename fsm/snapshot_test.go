@@ -1,0 +1,233 @@
+package fsm
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"testing"
+)
+
+func restoreFrom(t testing.TB, snap []byte) *FSM {
+	t.Helper()
+	f := New(DefaultConfig())
+	if err := f.Restore(io.NopCloser(bytes.NewReader(snap))); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// randomLog returns n mixed commands from a seeded source.
+func randomLog(seed int64, n int) []Command {
+	rng := rand.New(rand.NewSource(seed))
+	var cmds []Command
+	created := 0
+	id := func() string { return FormatID(uint64(rng.Intn(created+2) + 1)) }
+	actions := []Action{ActionStart, ActionAdvance, ActionProgress, ActionComplete, ActionFail, ActionRequeue, ActionCancel}
+	labels := []string{"bug", "security", "critical", "enhancement", "refactor"}
+	for i := 0; len(cmds) < n; i++ {
+		hdr := Header{Time: t0 + int64(i)*int64(rng.Intn(3))*1e9, Node: fmt.Sprintf("n%d", rng.Intn(3))}
+		if rng.Intn(4) == 0 {
+			hdr.RequestID = fmt.Sprintf("r%d", rng.Intn(n))
+		}
+		switch k := rng.Intn(20); {
+		case k < 6:
+			spec := WorkOrderSpec{Title: fmt.Sprintf("wo %d", i), Effort: int64(rng.Intn(5)), Labels: []string{labels[rng.Intn(5)]}}
+			if created > 0 && rng.Intn(2) == 0 {
+				spec.DependsOn = []string{id()}
+			}
+			if created > 0 && rng.Intn(5) == 0 {
+				spec.Parent = id()
+			}
+			cmds = append(cmds, &CreateWorkOrder{Header: hdr, Spec: spec})
+			created++
+		case k < 14:
+			tr := &Transition{Header: hdr, ID: id(), Action: actions[rng.Intn(len(actions))], Cascade: rng.Intn(4) == 0}
+			if tr.Action != ActionCancel {
+				tr.Cascade = false
+			}
+			if tr.Action != ActionStart && rng.Intn(3) == 0 {
+				tr.Attempt = uint64(rng.Intn(3))
+			}
+			if rng.Intn(3) == 0 {
+				tr.Evidence = &Evidence{ExitCode: rng.Intn(2), Outputs: map[string]string{"o": "x", "p": "y"}}
+			}
+			cmds = append(cmds, tr)
+		case k < 16:
+			cmds = append(cmds, &AddDependency{Header: hdr, ID: id(), DependsOn: []string{id(), id()}})
+		case k < 17:
+			cmds = append(cmds, &RemoveDependency{Header: hdr, ID: id(), DependsOn: []string{id()}})
+		case k < 19:
+			cmds = append(cmds, &MemoryPut{Header: hdr, Namespace: "ns", Key: fmt.Sprintf("k%d", rng.Intn(50)),
+				Value: []byte("v"), ExpiresAt: hdr.Time + int64(rng.Intn(3))*5e9})
+		default:
+			cmds = append(cmds, &Tick{Header: hdr})
+		}
+	}
+	// Coalesce some commands into batches.
+	var out []Command
+	for i := 0; i < len(cmds); {
+		if rng.Intn(10) == 0 && i+5 < len(cmds) {
+			out = append(out, &Batch{Commands: cmds[i : i+5]})
+			i += 5
+			continue
+		}
+		out = append(out, cmds[i])
+		i++
+	}
+	return out
+}
+
+func TestDeterminism(t *testing.T) {
+	log := randomLog(42, 5000)
+	run := func() *harness {
+		h := newHarness(t)
+		for _, c := range log {
+			h.applyRaw(c)
+		}
+		return h
+	}
+	a, b := run(), run()
+	sa, sb := a.snapshot(), b.snapshot()
+	if !bytes.Equal(sa, sb) || a.f.View().ChainHead() != b.f.View().ChainHead() {
+		t.Fatal("two FSMs fed the same log diverged")
+	}
+	v := a.f.View()
+	if v.ReceiptCount() < 1000 || !v.Verify(0, 0).OK {
+		t.Fatalf("chain: %d receipts, verify %+v", v.ReceiptCount(), v.Verify(0, 0))
+	}
+	counts := v.CountsByState()
+	t.Logf("work orders %d, receipts %d, states %v", v.WorkOrderCount(), v.ReceiptCount(), counts)
+	// Snapshot, restore, continue: same chain as the uninterrupted FSM.
+	c := &harness{t: t, f: restoreFrom(t, sa), index: a.index, now: a.now}
+	if !bytes.Equal(c.snapshot(), sa) {
+		t.Fatal("restore + snapshot is not byte-identical")
+	}
+	more := randomLog(7, 500)
+	for _, cmd := range more {
+		a.applyRaw(cmd)
+		c.applyRaw(cmd)
+	}
+	if !bytes.Equal(a.snapshot(), c.snapshot()) || a.f.View().ChainHead() != c.f.View().ChainHead() {
+		t.Fatal("restored FSM diverged after applying more commands")
+	}
+}
+
+func TestSnapshotPersistRestore(t *testing.T) {
+	h := chainHarness(t)
+	h.apply(&MemoryPut{Header: Header{RequestID: "m1"}, Namespace: "n", Key: "k", Value: []byte("v"), ExpiresAt: h.now + 1e12})
+	snap, err := h.f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := h.snapshot()
+	h.create("after the snapshot") // must not appear in the persisted snapshot
+	sink := &memSink{}
+	if err := snap.Persist(sink); err != nil {
+		t.Fatal(err)
+	}
+	snap.Release()
+	if !bytes.Equal(sink.Bytes(), want) || !sink.closed {
+		t.Fatal("Persist did not write the point-in-time state")
+	}
+	f := restoreFrom(t, want)
+	if f.AppliedIndex() != h.index-1 {
+		t.Fatalf("applied index %d", f.AppliedIndex())
+	}
+	if _, err := f.View().Memory("n", "k"); err != nil {
+		t.Fatal(err)
+	}
+	// Every truncation and a corrupted byte fail cleanly, keeping the state.
+	for i := 0; i < len(want); i += 7 {
+		if err := f.Restore(io.NopCloser(bytes.NewReader(want[:i]))); !errors.Is(err, ErrBadSnapshot) {
+			t.Fatalf("truncated at %d: %v", i, err)
+		}
+	}
+	bad := bytes.Clone(want)
+	bad[len(bad)/2] ^= 0x55
+	if err := f.Restore(io.NopCloser(bytes.NewReader(bad))); err == nil {
+		t.Fatal("corrupted snapshot accepted")
+	}
+	if f.View().WorkOrderCount() != 2 {
+		t.Fatal("failed restore changed the state")
+	}
+}
+
+type memSink struct {
+	bytes.Buffer
+	closed bool
+}
+
+func (s *memSink) ID() string    { return "mem" }
+func (s *memSink) Cancel() error { return nil }
+func (s *memSink) Close() error  { s.closed = true; return nil }
+
+func TestIdempotentRetry(t *testing.T) {
+	h := newHarness(t)
+	hdr := Header{RequestID: "req-1", Time: t0 + 1e9, Node: "n1"}
+	first := h.apply(&CreateWorkOrder{Header: hdr, Spec: WorkOrderSpec{Title: "once"}})
+	before := h.tables()
+	hdr.Time += 5e9
+	again := h.apply(&CreateWorkOrder{Header: hdr, Spec: WorkOrderSpec{Title: "once"}})
+	if again.Err != nil || again.WorkOrder.ID != first.WorkOrder.ID || again.Index != first.Index ||
+		len(again.Receipts) != 1 || again.Receipts[0] != first.Receipts[0] {
+		t.Fatalf("retry: %+v", again)
+	}
+	if !bytes.Equal(before, h.tables()) || h.f.View().WorkOrderCount() != 1 {
+		t.Fatal("retry changed the state")
+	}
+	// A failed command is remembered with its error.
+	e1 := h.apply(&Transition{Header: Header{RequestID: "req-2"}, ID: "WO-1", Action: ActionComplete})
+	e2 := h.apply(&Transition{Header: Header{RequestID: "req-2"}, ID: "WO-1", Action: ActionComplete})
+	if !errors.Is(e1.Err, ErrInvalidTransition) || e2.Err.Error() != e1.Err.Error() {
+		t.Fatalf("error replay: %v / %v", e1.Err, e2.Err)
+	}
+	// The same ID on another kind of command is refused.
+	if r := h.apply(&Tick{Header: Header{RequestID: "req-1"}}); !errors.Is(r.Err, ErrInvalidArgument) {
+		t.Fatalf("reuse: %v", r.Err)
+	}
+	// After the window the ID is forgotten.
+	late := Header{RequestID: "req-1", Time: t0 + int64(DefaultConfig().IdempotencyWindow) + 10e9}
+	if r := h.apply(&CreateWorkOrder{Header: late, Spec: WorkOrderSpec{Title: "once"}}); r.WorkOrder.ID != "WO-2" {
+		t.Fatalf("after window: %v", r.WorkOrder.ID)
+	}
+}
+
+func TestIdempotencyMax(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.IdempotencyMax = 3
+	h := &harness{t: t, f: New(cfg), now: t0}
+	for i := 0; i < 5; i++ {
+		h.apply(&Tick{Header: Header{RequestID: fmt.Sprint(i)}})
+	}
+	if n := h.f.View().s.idem.Len(); n != 3 {
+		t.Fatalf("remembered %d IDs", n)
+	}
+}
+
+func TestBadCommandsChangeNothing(t *testing.T) {
+	h := chainHarness(t)
+	long := string(make([]byte, 600))
+	bad := []Command{
+		&CreateWorkOrder{Spec: WorkOrderSpec{}},
+		&CreateWorkOrder{Spec: WorkOrderSpec{Title: long}},
+		&CreateWorkOrder{Spec: WorkOrderSpec{Title: "x", Bucket: "nope"}},
+		&CreateWorkOrder{Spec: WorkOrderSpec{Title: "x", PriorityScore: 11}},
+		&CreateWorkOrder{Spec: WorkOrderSpec{Title: "x", DependsOn: []string{"WO-1", "WO-404"}}},
+		&Transition{ID: "WO-1", Action: "explode"},
+		&Transition{ID: "WO-2", Action: ActionCancel, Cascade: true, Attempt: 9},
+		&AddDependency{ID: "WO-2", DependsOn: []string{"WO-1"}},
+		&MemoryPut{Namespace: "bad ns", Key: "k"},
+		&MemoryDelete{Namespace: "n", Key: "missing"},
+	}
+	for i, c := range bad {
+		before := h.tables()
+		if r := h.apply(c); r.Err == nil {
+			t.Fatalf("bad command %d accepted", i)
+		}
+		if !bytes.Equal(before, h.tables()) {
+			t.Fatalf("bad command %d changed the state", i)
+		}
+	}
+}

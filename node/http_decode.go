@@ -1,0 +1,107 @@
+package node
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// readBody reads the whole request body, at most maxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
+				message: fmt.Sprintf("request body exceeds %d bytes", maxBodyBytes)}
+		}
+		return nil, &apiError{status: http.StatusBadRequest, code: "bad_json", message: "reading the body: " + err.Error()}
+	}
+	return body, nil
+}
+
+// decodeJSON decodes body strictly into dst: one JSON value, no unknown
+// fields, nothing after it. An empty body is accepted only when allowEmpty.
+func decodeJSON(body []byte, dst any, allowEmpty bool) *apiError {
+	if len(bytes.TrimSpace(body)) == 0 {
+		if allowEmpty {
+			return nil
+		}
+		return &apiError{status: http.StatusBadRequest, code: "bad_json", message: "request body is empty; a JSON object is required"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err, dec.InputOffset())
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err != io.EOF {
+		return &apiError{status: http.StatusBadRequest, code: "bad_json",
+			message: fmt.Sprintf("unexpected data after the JSON value at offset %d", dec.InputOffset())}
+	}
+	return nil
+}
+
+// decodeError classifies a json.Decoder error.
+func decodeError(err error, offset int64) *apiError {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return &apiError{status: http.StatusBadRequest, code: "bad_json",
+			message: fmt.Sprintf("malformed JSON at offset %d: %v", se.Offset, err)}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &apiError{status: http.StatusBadRequest, code: "bad_json",
+			message: fmt.Sprintf("malformed JSON: unexpected end of input at offset %d", offset)}
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "body"
+		}
+		return &apiError{status: http.StatusBadRequest, code: "invalid_argument",
+			message: fmt.Sprintf("%s: expected %s, got JSON %s (offset %d)", field, te.Type, te.Value, te.Offset)}
+	}
+	// encoding/json has no typed error for unknown fields.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		return &apiError{status: http.StatusBadRequest, code: "unknown_field",
+			message: fmt.Sprintf("unknown field %q", name)}
+	}
+	// Errors from a field's own UnmarshalJSON, e.g. a malformed time.
+	return &apiError{status: http.StatusBadRequest, code: "invalid_argument", message: err.Error()}
+}
+
+// requestID picks the idempotency key of a write: the Idempotency-Key
+// header, else the body's request_id, else a fresh random one.
+func requestID(r *http.Request, fromBody string) (string, *apiError) {
+	hdr := r.Header.Get(headerIdempotencyKey)
+	switch {
+	case hdr != "" && fromBody != "" && hdr != fromBody:
+		return "", invalidArg("request_id: differs from the Idempotency-Key header")
+	case hdr != "":
+		return hdr, nil
+	case fromBody != "":
+		return fromBody, nil
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:]), nil
+}
+
+// isStale reports whether the request asks for a local (?stale) read.
+func isStale(r *http.Request) bool {
+	q := r.URL.Query()
+	if !q.Has("stale") {
+		return false
+	}
+	return !strings.EqualFold(q.Get("stale"), "false")
+}

@@ -1,0 +1,143 @@
+package node
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hive-swarm/hive/fsm"
+)
+
+// newForwardTransport is the transport used to forward requests from a
+// follower to the leader.
+func newForwardTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: nil, // node-to-node traffic never goes through a proxy
+		DialContext: (&net.Dialer{
+			Timeout:   5 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: time.Minute,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// forward sends the original request (method, path, query, headers and
+// the buffered body) to the leader's HTTP address and relays its answer.
+// A request that was already forwarded once is never forwarded again, so
+// two nodes that each believe the other leads cannot loop. reqID, when
+// set, is the idempotency key this node resolved; it is passed on so the
+// leader applies the write under the same key.
+func (s *httpServer) forward(w http.ResponseWriter, r *http.Request, body []byte, reqID string) {
+	if by := r.Header.Get(headerForwardedBy); by != "" {
+		writeError(w, http.StatusServiceUnavailable, "no_leader", fmt.Sprintf(
+			"node %s forwarded this request here, but %s is not the leader either "+
+				"(leadership is changing); retry shortly", by, s.b.Name()))
+		return
+	}
+	name, _, httpAddr := s.b.Leader()
+	if httpAddr == "" {
+		w.Header().Set(headerKnownLeader, "false")
+		writeError(w, http.StatusServiceUnavailable, "no_leader",
+			fmt.Sprintf("node %s is not the leader and no leader is known "+
+				"(election in progress or quorum lost); retry shortly", s.b.Name()))
+		return
+	}
+	if name == s.b.Name() {
+		writeError(w, http.StatusServiceUnavailable, "no_leader",
+			"leadership is changing on this node; retry shortly")
+		return
+	}
+	target, err := leaderURL(httpAddr)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "no_leader",
+			fmt.Sprintf("leader %s has an unusable HTTP address %q: %v", name, httpAddr, err))
+		return
+	}
+	isWrite := r.Method != http.MethodGet && r.Method != http.MethodHead
+	proxy := &httputil.ReverseProxy{
+		Transport: s.fwd,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+			pr.Out.Header.Set(headerForwardedBy, s.b.Name())
+			if reqID != "" && pr.Out.Header.Get(headerIdempotencyKey) == "" {
+				pr.Out.Header.Set(headerIdempotencyKey, reqID)
+			}
+			pr.Out.Body = io.NopCloser(bytes.NewReader(body))
+			pr.Out.ContentLength = int64(len(body))
+			pr.Out.GetBody = func() (io.ReadCloser, error) {
+				return io.NopCloser(bytes.NewReader(body)), nil
+			}
+			if len(body) == 0 {
+				pr.Out.Body = http.NoBody
+			}
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			// A forwarded export streams for as long as the leader sends.
+			if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/x-ndjson") {
+				_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+			}
+			return nil
+		},
+		FlushInterval: -1,
+		ErrorLog:      s.logger.Named("forward").StandardLogger(nil),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			s.logger.Warn("forwarding to the leader failed", "leader", name, "addr", httpAddr,
+				"method", r.Method, "path", r.URL.Path, "error", err)
+			msg := fmt.Sprintf("forwarding to leader %s at %s failed: %v", name, httpAddr, err)
+			if isWrite {
+				msg += "; the write's outcome is unknown, retrying with the same Idempotency-Key is safe"
+			}
+			writeError(w, http.StatusServiceUnavailable, "no_leader", msg)
+		},
+	}
+	proxy.ServeHTTP(w, r)
+}
+
+// leaderURL turns a leader's advertised HTTP address (HOST:PORT or a URL)
+// into the base URL requests are forwarded to.
+func leaderURL(addr string) (*url.URL, error) {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return nil, err
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("no host")
+	}
+	u.Path, u.RawPath, u.RawQuery = "", "", ""
+	return u, nil
+}
+
+// requestIDOf returns the request ID in a command's header.
+func requestIDOf(cmd fsm.Command) string {
+	switch c := cmd.(type) {
+	case *fsm.CreateWorkOrder:
+		return c.RequestID
+	case *fsm.Transition:
+		return c.RequestID
+	case *fsm.AddDependency:
+		return c.RequestID
+	case *fsm.RemoveDependency:
+		return c.RequestID
+	case *fsm.MemoryPut:
+		return c.RequestID
+	case *fsm.MemoryDelete:
+		return c.RequestID
+	case *fsm.MemoryImport:
+		return c.RequestID
+	}
+	return ""
+}

@@ -1,0 +1,290 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hive-swarm/hive/api"
+)
+
+// hiveBin is the hive binary built once by TestMain.
+var hiveBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "hive-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	hiveBin = filepath.Join(dir, "hive")
+	build := exec.Command("go", "build", "-o", hiveBin, "github.com/hive-swarm/hive/cmd/hive")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building hive:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// waitFor polls cond until it returns nil or the deadline passes; the last
+// error is reported. Deadlines are generous: the CI machine is small.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		if last = cond(); last == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// freePort returns a port free for both TCP and UDP on 127.0.0.1 (gossip
+// needs both).
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err != nil {
+			continue
+		}
+		u.Close()
+		return port
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// agent is one `hive agent` process.
+type agent struct {
+	t                            *testing.T
+	name, dataDir, logPath       string
+	httpPort, raftPort, gossPort int
+	args                         []string
+	cmd                          *exec.Cmd
+	exited                       chan struct{}
+}
+
+func (a *agent) addr() string       { return fmt.Sprintf("http://127.0.0.1:%d", a.httpPort) }
+func (a *agent) gossipAddr() string { return fmt.Sprintf("127.0.0.1:%d", a.gossPort) }
+
+// newAgents prepares n agents that join each other through gossip and
+// bootstrap once all n see each other.
+func newAgents(t *testing.T, n int) []*agent {
+	t.Helper()
+	root := t.TempDir()
+	agents := make([]*agent, n)
+	for i := range agents {
+		agents[i] = &agent{
+			t:        t,
+			name:     fmt.Sprintf("node%d", i+1),
+			dataDir:  filepath.Join(root, fmt.Sprintf("node%d", i+1)),
+			logPath:  filepath.Join(root, fmt.Sprintf("node%d.log", i+1)),
+			httpPort: freePort(t), raftPort: freePort(t), gossPort: freePort(t),
+		}
+	}
+	for _, a := range agents {
+		a.args = []string{"agent", "--name", a.name, "--data-dir", a.dataDir,
+			"--bind", "127.0.0.1", "--advertise", "127.0.0.1",
+			"--http-port", strconv.Itoa(a.httpPort), "--raft-port", strconv.Itoa(a.raftPort),
+			"--gossip-port", strconv.Itoa(a.gossPort),
+			"--bootstrap-expect", strconv.Itoa(n), "--log-level", "debug"}
+		for _, b := range agents {
+			if b != a {
+				a.args = append(a.args, "--join", b.gossipAddr())
+			}
+		}
+	}
+	t.Cleanup(func() {
+		for _, a := range agents {
+			a.kill()
+		}
+		if t.Failed() {
+			for _, a := range agents {
+				if b, err := os.ReadFile(a.logPath); err == nil {
+					t.Logf("---- log of %s (last 4 KiB) ----\n%s", a.name, tail(b, 4096))
+				}
+			}
+		}
+	})
+	return agents
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// start launches the agent process (again, after a kill: same data dir).
+func (a *agent) start() {
+	a.t.Helper()
+	logf, err := os.OpenFile(a.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	cmd := exec.Command(hiveBin, a.args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		a.t.Fatalf("starting %s: %v", a.name, err)
+	}
+	a.cmd = cmd
+	a.exited = make(chan struct{})
+	go func(exited chan struct{}) {
+		_ = cmd.Wait()
+		logf.Close()
+		close(exited)
+	}(a.exited)
+}
+
+// kill sends SIGKILL (kill -9) and waits for the process to be gone.
+func (a *agent) kill() {
+	if a.cmd == nil || a.cmd.Process == nil {
+		return
+	}
+	_ = a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.exited
+	a.cmd = nil
+}
+
+// cli runs the hive CLI against this agent and returns stdout; it fails the
+// test on a non-zero exit.
+func (a *agent) cli(args ...string) string {
+	a.t.Helper()
+	out, errOut, err := a.tryCLI(args...)
+	if err != nil {
+		a.t.Fatalf("hive %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+func (a *agent) tryCLI(args ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, hiveBin, append([]string{"--address", a.addr()}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+// status reads /v1/status from this agent's local state.
+func (a *agent) status() (*api.Status, error) {
+	var st api.Status
+	if err := getJSON(a.addr()+"/v1/status?stale", &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
+func getJSON(url string, v any) error {
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
+	}
+	return json.Unmarshal(body, v)
+}
+
+// createWO posts a work order with an idempotency key, retrying with the
+// same key on ambiguous failures until ctx ends. It returns the ID only
+// once the cluster acknowledged the write.
+func createWO(ctx context.Context, addr, title, key string) (string, error) {
+	body, _ := json.Marshal(api.CreateWorkOrderRequest{Title: title})
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, addr+"/v1/workorders", bytes.NewReader(body))
+		if err != nil {
+			return "", err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := httpClient.Do(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusCreated {
+				var wo api.WorkOrder
+				if err := json.Unmarshal(b, &wo); err != nil {
+					return "", err
+				}
+				return wo.ID, nil
+			}
+			if resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode < 500 {
+				return "", fmt.Errorf("create %q: %s: %s", title, resp.Status, b)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", errors.Join(ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// leaderOf returns the index of the agent that all running agents agree
+// is the leader.
+func leaderOf(agents []*agent) (int, error) {
+	leader := ""
+	for _, a := range agents {
+		if a.cmd == nil {
+			continue
+		}
+		st, err := a.status()
+		if err != nil {
+			return -1, err
+		}
+		if st.Leader == "" {
+			return -1, fmt.Errorf("%s knows no leader", a.name)
+		}
+		if leader != "" && st.Leader != leader {
+			return -1, fmt.Errorf("%s sees leader %s, others %s", a.name, st.Leader, leader)
+		}
+		leader = st.Leader
+	}
+	for i, a := range agents {
+		if a.name == leader && a.cmd != nil {
+			return i, nil
+		}
+	}
+	return -1, fmt.Errorf("leader %q is not a running agent", leader)
+}
