@@ -11,11 +11,15 @@ STATICCHECK_VERSION := v0.8.2
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
-build: ## build bin/hive
+build: ## build bin/hive and the built-in agent plugins bin/hive-agent-*
 	$(GO) build -o $(BIN) ./cmd/hive
+	$(GO) build -o bin/hive-agent-shell ./agents/shell
+	$(GO) build -o bin/hive-agent-test ./agents/test
 
-static: ## build a static bin/hive (CGO_ENABLED=0) for FROM scratch images
+static: ## build a static bin/hive and agent plugins (CGO_ENABLED=0) for FROM scratch images
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN) ./cmd/hive
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/hive-agent-shell ./agents/shell
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/hive-agent-test ./agents/test
 
 run: build ## run a one-node dev swarm on http://127.0.0.1:7070
 	./$(BIN) agent -dev

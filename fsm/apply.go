@@ -28,6 +28,17 @@ func isIgnorable(err error) bool { return errors.Is(err, ErrUnknownIgnorable) }
 // stored object (nil when created by this command), cur the private copy.
 type dirtyWO struct{ old, cur *WorkOrder }
 
+// pendingReceipt is a receipt this command will append, for work order wo.
+type pendingReceipt struct {
+	r  Receipt
+	wo uint64
+}
+
+// receiptSlab is how many receipts commit allocates at once. Receipts are
+// never deleted, so a slab never keeps garbage alive; it saves an
+// allocation (and a GC object) per receipt.
+const receiptSlab = 64
+
 // tx is the overlay for one command, which makes every command atomic: work
 // order changes and receipts are collected here and written to the state
 // by commit only when the command succeeded. Memory commands write the
@@ -42,7 +53,8 @@ type tx struct {
 	dirty    []dirtyWO
 	dirtyIdx map[uint64]int // seq → position in dirty, once dirty is large
 	woSeq    uint64
-	receipts []*Receipt // unsealed: Seq, PrevHash and Hash are set by commit
+	receipts []pendingReceipt // unsealed: Seq, PrevHash and Hash are set by commit
+	slab     []Receipt        // preallocated receipts, handed out by commit
 
 	resWO  *WorkOrder
 	resMem *MemoryEntry
@@ -112,7 +124,19 @@ func (t *tx) mut(seq uint64) *WorkOrder {
 	if i := t.find(seq); i >= 0 {
 		return t.dirty[i].cur
 	}
-	old := t.s.getWO(seq)
+	return t.copyWO(t.s.getWO(seq))
+}
+
+// mutOf is mut for a work order wo just returned by get or lookup, which
+// saves looking it up again.
+func (t *tx) mutOf(wo *WorkOrder) *WorkOrder {
+	if i := t.find(wo.Seq); i >= 0 {
+		return t.dirty[i].cur
+	}
+	return t.copyWO(wo)
+}
+
+func (t *tx) copyWO(old *WorkOrder) *WorkOrder {
 	cp := *old
 	cp.ModifyIndex = t.index
 	cp.UpdatedAt = t.now
@@ -123,7 +147,7 @@ func (t *tx) create(wo *WorkOrder) { t.track(dirtyWO{cur: wo}) }
 
 // receipt records an event for wo, which must already reflect it.
 func (t *tx) receipt(wo *WorkOrder, event string, from State, agent string, ev *Evidence) {
-	r := &Receipt{
+	t.receipts = append(t.receipts, pendingReceipt{wo: wo.Seq, r: Receipt{
 		Index:     t.index,
 		Time:      t.now,
 		WorkOrder: wo.ID,
@@ -133,33 +157,51 @@ func (t *tx) receipt(wo *WorkOrder, event string, from State, agent string, ev *
 		Attempt:   wo.Attempt,
 		Node:      t.hdr.Node,
 		Agent:     agent,
-	}
+	}})
 	if ev != nil {
-		r.EvidenceDigest = EvidenceDigest(ev)
+		t.receipts[len(t.receipts)-1].r.EvidenceDigest = EvidenceDigest(ev)
 	}
-	t.receipts = append(t.receipts, r)
 }
 
-// commit writes the overlay to the state and seals the receipts.
-func (t *tx) commit(res *Result) {
+// commit writes the overlay to the state and seals the receipts. one backs
+// res.Receipts when the command appended a single receipt (the usual case).
+func (t *tx) commit(res *Result, one *[1]*Receipt) {
 	s := t.s
 	for _, d := range t.dirty {
 		s.putWO(d.old, d.cur)
 	}
 	s.woSeq = t.woSeq
 	if len(t.receipts) > 0 {
-		res.Receipts = make([]*Receipt, len(t.receipts))
-		for i, r := range t.receipts {
+		if len(t.receipts) == 1 {
+			res.Receipts = one[:]
+		} else {
+			res.Receipts = make([]*Receipt, len(t.receipts))
+		}
+		for i := range t.receipts {
+			p := &t.receipts[i]
+			if len(t.slab) == 0 {
+				t.slab = make([]Receipt, receiptSlab)
+			}
+			r := &t.slab[0]
+			t.slab = t.slab[1:]
+			*r = p.r
 			r.Seq = s.rcptSeq + 1
 			r.PrevHash = s.head
 			r.Hash = r.ComputeHash()
-			s.putReceipt(r)
+			s.putReceipt(r, p.wo)
 			res.Receipts[i] = r
 		}
 	}
 	res.WorkOrder = t.resWO
 	res.Memory = t.resMem
 	res.Count = t.count
+}
+
+// resultBox allocates a Result together with the backing array of a
+// one-receipt Result.Receipts.
+type resultBox struct {
+	res Result
+	one [1]*Receipt
 }
 
 // applyCommand applies one non-batch command and returns its result.
@@ -174,14 +216,17 @@ func (f *FSM) applyCommand(index uint64, c Command) *Result {
 	}
 	expired := pruneExpired(s)
 	pruneIdempotency(s, &f.cfg)
+	var h uint64
 	if hdr.RequestID != "" {
-		if rec, ok := s.idem.Get(&idemRecord{RequestID: hdr.RequestID}); ok {
+		h = idemHash(hdr.RequestID)
+		if rec := s.getIdem(hdr.RequestID, h); rec != nil {
 			return replay(s, rec, c.Type())
 		}
 	}
 	t := &f.tx
 	t.reset(s, &f.cfg, index, hdr)
-	res := &Result{Index: index}
+	box := &resultBox{res: Result{Index: index}}
+	res := &box.res
 	err := validate(c)
 	if err == nil {
 		err = applyFuncs[c.Type()](t, c)
@@ -189,13 +234,13 @@ func (f *FSM) applyCommand(index uint64, c Command) *Result {
 	if err != nil {
 		res.Err = err
 	} else {
-		t.commit(res)
+		t.commit(res, &box.one)
 		if c.Type() == TickType {
 			res.Count = expired
 		}
 	}
 	if hdr.RequestID != "" {
-		remember(s, &f.cfg, hdr.RequestID, c.Type(), res)
+		remember(s, &f.cfg, hdr.RequestID, h, c.Type(), res)
 	}
 	return res
 }

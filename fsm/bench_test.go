@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/rand"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -127,4 +128,99 @@ func BenchmarkRestore(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "workorders/s")
+}
+
+// BenchmarkApplyBatchEntries is BenchmarkApplyBatch with one raft entry per
+// command: ApplyBatch gets 256 entries of one create each, as raft hands
+// over a burst of separately proposed commands.
+func BenchmarkApplyBatchEntries(b *testing.B) {
+	const per = 256
+	cmds := make([]Command, b.N)
+	for i := range cmds {
+		cmds[i] = createCmd(i)
+	}
+	logs := encodeAll(b, cmds)
+	f := New(DefaultConfig())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < len(logs); i += per {
+		for _, out := range f.ApplyBatch(logs[i:min(i+per, len(logs))]) {
+			if res := out.(*Result); res.Err != nil {
+				b.Fatal(res.Err)
+			}
+		}
+	}
+	reportRate(b, b.N)
+}
+
+// BenchmarkApplyBatchCommand256 applies Batch commands of 256 creates, one
+// raft entry each.
+func BenchmarkApplyBatchCommand256(b *testing.B) {
+	const per = 256
+	nb := b.N/per + 1
+	logs := make([]*raft.Log, nb)
+	for j := range logs {
+		bt := &Batch{}
+		for i := 0; i < per; i++ {
+			bt.Commands = append(bt.Commands, createCmd(j*per+i))
+		}
+		logs[j] = encodeAll(b, []Command{bt})[0]
+		logs[j].Index = uint64(j + 1)
+	}
+	f := New(DefaultConfig())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, l := range logs {
+		for _, res := range f.Apply(l).([]*Result) {
+			if res.Err != nil {
+				b.Fatal(res.Err)
+			}
+		}
+	}
+	reportRate(b, nb*per)
+}
+
+// BenchmarkApplyCreateRandomIDs is BenchmarkApplyCreate with request IDs
+// like the ones nodes generate (random), rather than sequential ones,
+// which an index ordered by request ID would find in cache.
+func BenchmarkApplyCreateRandomIDs(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	cmds := make([]Command, b.N)
+	for i := range cmds {
+		c := createCmd(i)
+		c.RequestID = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
+		cmds[i] = c
+	}
+	logs := encodeAll(b, cmds)
+	f := New(DefaultConfig())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, l := range logs {
+		if res := f.Apply(l).(*Result); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+	}
+	reportRate(b, b.N)
+}
+
+// BenchmarkApplyCreateWithViews takes a View (as an API read does) every
+// 100 commands, so writes keep paying for copy-on-write.
+func BenchmarkApplyCreateWithViews(b *testing.B) {
+	cmds := make([]Command, b.N)
+	for i := range cmds {
+		cmds[i] = createCmd(i)
+	}
+	logs := encodeAll(b, cmds)
+	f := New(DefaultConfig())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i, l := range logs {
+		if res := f.Apply(l).(*Result); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+		if i%100 == 0 {
+			f.View()
+		}
+	}
+	reportRate(b, b.N)
 }

@@ -126,10 +126,102 @@ func encodeTo(w *wbuf, c Command, top bool) error {
 // IgnoreUnknownTypeFlag returns ErrUnknownIgnorable (and a nil Command);
 // inside a Batch such a command is dropped.
 func Decode(b []byte) (Command, error) {
-	return decode(b, true)
+	return (*decoder)(nil).decode(b, true)
 }
 
-func decode(b []byte, top bool) (Command, error) {
+// decoder is Decode for Apply, minus two kinds of allocation. It decodes
+// the hot command types into structs it reuses from entry to entry, since
+// Apply keeps no reference to a command once it returns (everything a
+// command leaves in the state is copied out of it or was allocated by the
+// decoder for it). And it interns the short strings that repeat from
+// command to command: node and agent names, kinds, stages, labels. A nil
+// *decoder decodes as Decode does.
+type decoder struct {
+	names       names
+	create      CreateWorkOrder   // a command alone in its entry
+	transition  Transition        // likewise
+	creates     []CreateWorkOrder // the commands of a Batch
+	transitions []Transition      // likewise
+}
+
+// maxReusedBatch bounds the Batch size whose commands the decoder keeps
+// structs for.
+const maxReusedBatch = 1024
+
+func (d *decoder) newCreate(top bool) *CreateWorkOrder {
+	switch {
+	case d == nil:
+		return new(CreateWorkOrder)
+	case top:
+		d.create = CreateWorkOrder{}
+		return &d.create
+	case len(d.creates) < cap(d.creates):
+		d.creates = append(d.creates, CreateWorkOrder{})
+		return &d.creates[len(d.creates)-1]
+	}
+	return new(CreateWorkOrder)
+}
+
+func (d *decoder) newTransition(top bool) *Transition {
+	switch {
+	case d == nil:
+		return new(Transition)
+	case top:
+		d.transition = Transition{}
+		return &d.transition
+	case len(d.transitions) < cap(d.transitions):
+		d.transitions = append(d.transitions, Transition{})
+		return &d.transitions[len(d.transitions)-1]
+	}
+	return new(Transition)
+}
+
+// startBatch readies the per-Batch structs for a Batch of n commands. The
+// previous entry's commands are no longer in use.
+func (d *decoder) startBatch(n int) {
+	if d == nil {
+		return
+	}
+	if n > maxReusedBatch {
+		n = 0
+	}
+	if cap(d.creates) < n {
+		d.creates = make([]CreateWorkOrder, 0, n)
+	}
+	if cap(d.transitions) < n {
+		d.transitions = make([]Transition, 0, n)
+	}
+	d.creates, d.transitions = d.creates[:0], d.transitions[:0]
+}
+
+// names interns strings: a direct-mapped cache of recent names, by a hash
+// of their bytes. A name that misses (or whose slot another name took) is
+// allocated and takes the slot; the values are equal either way, so the
+// cache only decides which allocation a string shares.
+type names struct{ slots [256]string }
+
+// maxNameLen bounds the strings worth interning.
+const maxNameLen = 64
+
+func (n *names) get(p []byte) string {
+	if len(p) == 0 || len(p) > maxNameLen {
+		return string(p)
+	}
+	h := uint32(2166136261)
+	for _, c := range p {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &n.slots[h>>24]
+	if *slot == string(p) {
+		return *slot
+	}
+	*slot = string(p)
+	return *slot
+}
+
+func newDecoder() *decoder { return &decoder{} }
+
+func (d *decoder) decode(b []byte, top bool) (Command, error) {
 	if len(b) < 2 {
 		return nil, fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
 	}
@@ -138,6 +230,9 @@ func decode(b []byte, top bool) (Command, error) {
 		return nil, fmt.Errorf("%w: type %d version %d", ErrUnsupportedVersion, t, b[1])
 	}
 	r := &rbuf{b: b[2:]}
+	if d != nil {
+		r.intern = &d.names
+	}
 	var c Command
 	switch t {
 	case BatchType:
@@ -145,9 +240,10 @@ func decode(b []byte, top bool) (Command, error) {
 			return nil, fmt.Errorf("%w: nested batch", ErrMalformed)
 		}
 		n := r.count(3)
+		d.startBatch(n)
 		bt := &Batch{Commands: make([]Command, 0, n)}
 		for i := 0; i < n && r.err == nil; i++ {
-			sub, err := decode(r.raw(), false)
+			sub, err := d.decode(r.raw(), false)
 			if r.err != nil {
 				break
 			}
@@ -161,32 +257,32 @@ func decode(b []byte, top bool) (Command, error) {
 		}
 		c = bt
 	case CreateWorkOrderType:
-		x := &CreateWorkOrder{}
+		x := d.newCreate(top)
 		decHeader(r, &x.Header)
 		s := &x.Spec
 		s.Title = r.str()
 		s.Description = r.str()
-		s.Kind = r.str()
-		s.Bucket = r.str()
+		s.Kind = r.name()
+		s.Bucket = r.name()
 		s.Priority = Priority(r.byte1())
 		s.PriorityScore = int(r.varint())
-		s.Labels = r.strs()
+		s.Labels = r.nameList()
 		s.Payload = r.bytes()
 		s.Effort = r.varint()
-		s.Stage = r.str()
-		s.Signal = r.str()
+		s.Stage = r.name()
+		s.Signal = r.name()
 		s.DependsOn = r.strs()
 		s.Deadline = r.varint()
 		s.Parent = r.str()
 		c = x
 	case TransitionType:
-		x := &Transition{}
+		x := d.newTransition(top)
 		decHeader(r, &x.Header)
 		x.ID = r.str()
-		x.Action = Action(r.str())
+		x.Action = Action(r.name())
 		x.Attempt = r.uvarint()
-		x.Agent = r.str()
-		x.Stage = r.str()
+		x.Agent = r.name()
+		x.Stage = r.name()
 		x.Progress = r.str()
 		x.Evidence = decEvidence(r)
 		x.Reason = r.str()
@@ -260,7 +356,7 @@ func encHeader(w *wbuf, h *Header) {
 func decHeader(r *rbuf, h *Header) {
 	h.RequestID = r.str()
 	h.Time = r.varint()
-	h.Node = r.str()
+	h.Node = r.name()
 }
 
 // encEvidence writes a presence byte, then the evidence with its outputs in

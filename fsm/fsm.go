@@ -30,6 +30,7 @@ type FSM struct {
 	st  *state     // live state, written under mu
 	pub *state     // immutable clone of st for readers; nil when stale
 	tx  tx         // reused per-command overlay
+	dec *decoder   // Apply's decoder (reused structs, interned names)
 
 	applied atomic.Uint64
 	waitMu  sync.Mutex
@@ -51,7 +52,7 @@ func New(cfg Config) *FSM {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	return &FSM{cfg: cfg.clone(), st: newState(), waitCh: make(chan struct{})}
+	return &FSM{cfg: cfg.clone(), st: newState(), dec: newDecoder(), waitCh: make(chan struct{})}
 }
 
 // Apply applies one log entry. For a command it returns a *Result; for a
@@ -92,7 +93,7 @@ func (f *FSM) applyLocked(l *raft.Log) interface{} {
 	if l.Type != raft.LogCommand {
 		return nil
 	}
-	c, err := Decode(l.Data)
+	c, err := f.dec.decode(l.Data, true)
 	if err != nil {
 		if isIgnorable(err) {
 			return nil

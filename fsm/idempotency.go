@@ -1,5 +1,7 @@
 package fsm
 
+import "hash/maphash"
+
 // idemRecord remembers the outcome of a command that carried a request ID.
 // It stores references, not copies: a replay returns the work order and
 // memory entry as they are now, the receipts the first attempt appended,
@@ -19,8 +21,9 @@ type idemRecord struct {
 	Err          *Error
 }
 
-// remember stores the outcome of the command that first used requestID.
-func remember(s *state, cfg *Config, requestID string, typ MessageType, res *Result) {
+// remember stores the outcome of the command that first used requestID,
+// whose idemHash is h.
+func remember(s *state, cfg *Config, requestID string, h uint64, typ MessageType, res *Result) {
 	s.idemSeq++
 	rec := &idemRecord{
 		RequestID: requestID,
@@ -43,10 +46,64 @@ func remember(s *state, cfg *Config, requestID string, typ MessageType, res *Res
 	if e, ok := res.Err.(*Error); ok && e != nil {
 		rec.Err = e
 	}
-	s.idem.ReplaceOrInsert(rec)
-	s.idemOrder.ReplaceOrInsert(rec)
+	s.putIdem(rec, h)
 	if s.idem.Len() > cfg.IdempotencyMax {
 		pruneIdempotency(s, cfg)
+	}
+}
+
+// idemIndex finds idempotency records by request ID for Apply. Only Apply
+// looks a request ID up, and only in the live state, so it needs no
+// copy-on-write: it is plain maps that the live state owns and clones
+// leave out. byHash is keyed by idemHash, so forgetting a record (usually
+// made long ago) never reads its request ID again; the rare record whose
+// hash another live record already holds goes to collided instead.
+type idemIndex struct {
+	byHash   map[uint64]*idemRecord
+	collided map[string]*idemRecord
+}
+
+func newIdemIndex() *idemIndex {
+	return &idemIndex{byHash: make(map[uint64]*idemRecord), collided: make(map[string]*idemRecord)}
+}
+
+// idemSeed keys idemHash. The hash only places records in an in-memory
+// index (like the seed of a Go map, it differs between processes); no
+// outcome, order or snapshot byte depends on it.
+var idemSeed = maphash.MakeSeed()
+
+func idemHash(requestID string) uint64 { return maphash.String(idemSeed, requestID) }
+
+// forget removes the record of it.
+func (x *idemIndex) forget(it idemItem) {
+	if len(x.collided) > 0 && x.byHash[it.h] != it.rec {
+		delete(x.collided, it.rec.RequestID)
+		return
+	}
+	delete(x.byHash, it.h) // without collisions, it.rec is the one there
+}
+
+// getIdem returns the record of requestID, whose idemHash is h, or nil.
+// s must be the live state.
+func (s *state) getIdem(requestID string, h uint64) *idemRecord {
+	x := s.idemByID
+	if rec := x.byHash[h]; rec != nil && rec.RequestID == requestID {
+		return rec
+	}
+	if len(x.collided) == 0 {
+		return nil
+	}
+	return x.collided[requestID]
+}
+
+// putIdem stores a new record, whose request ID has idemHash h.
+func (s *state) putIdem(rec *idemRecord, h uint64) {
+	s.idem.push(idemItem{order: rec.Order, at: rec.At, h: h, rec: rec})
+	x := s.idemByID
+	if x.byHash[h] == nil {
+		x.byHash[h] = rec
+	} else {
+		x.collided[rec.RequestID] = rec
 	}
 }
 
@@ -56,12 +113,12 @@ func remember(s *state, cfg *Config, requestID string, typ MessageType, res *Res
 func pruneIdempotency(s *state, cfg *Config) {
 	cutoff := s.clock - int64(cfg.IdempotencyWindow)
 	for {
-		rec, ok := s.idemOrder.Min()
-		if !ok || (rec.At > cutoff && s.idemOrder.Len() <= cfg.IdempotencyMax) {
+		it, ok := s.idem.front()
+		if !ok || (it.at > cutoff && s.idem.Len() <= cfg.IdempotencyMax) {
 			return
 		}
-		s.idemOrder.DeleteMin()
-		s.idem.Delete(rec)
+		s.idem.pop()
+		s.idemByID.forget(it)
 	}
 }
 

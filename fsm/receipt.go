@@ -79,9 +79,8 @@ func EvidenceDigest(e *Evidence) [32]byte {
 	if e == nil {
 		return [32]byte{}
 	}
-	h := sha256.New()
-	var b []byte
-	b = append(b, EvidenceDomain...)
+	var buf [512]byte // enough for most evidence, so hashing it allocates nothing
+	b := append(buf[:0], EvidenceDomain...)
 	b = binary.BigEndian.AppendUint64(b, uint64(int64(e.ExitCode)))
 	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Outputs)))
 	for _, k := range sortedKeys(e.Outputs) {
@@ -90,10 +89,7 @@ func EvidenceDigest(e *Evidence) [32]byte {
 	}
 	b = appendString32(b, e.Artifact)
 	b = appendString32(b, e.Log)
-	h.Write(b)
-	var d [32]byte
-	h.Sum(d[:0])
-	return d
+	return sha256.Sum256(b)
 }
 
 // ErrChainBroken matches (errors.Is) every *ChainError.

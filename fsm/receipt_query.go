@@ -65,15 +65,11 @@ func (v *View) Receipts(q ReceiptQuery) []*Receipt {
 		raw, _ := hex.DecodeString(prefix[:8])
 		top := binary.BigEndian.Uint32(raw)
 		var hits []*Receipt
-		v.s.rcptByH.AscendGreaterOrEqual(hashKey{h: uint64(top) << 32}, func(k hashKey) bool {
-			if uint32(k.h>>32) != top {
-				return false
-			}
+		for _, k := range v.s.rcptByH.prefix32(top) {
 			if r := v.s.getReceipt(k.seq); strings.HasPrefix(hex.EncodeToString(r.Hash[:]), prefix) {
 				hits = append(hits, r)
 			}
-			return true
-		})
+		}
 		for _, r := range hits {
 			if q.match(r) && len(out) < limit {
 				out = append(out, r)
@@ -84,9 +80,11 @@ func (v *View) Receipts(q ReceiptQuery) []*Receipt {
 		if !ok {
 			return nil
 		}
-		v.s.rcptByWO.AscendGreaterOrEqual(woReceiptKey{wo, q.FromSeq}, func(k woReceiptKey) bool {
-			return k.wo == wo && add(v.s.getReceipt(k.seq))
-		})
+		for _, seq := range v.s.woReceipts(wo, q.FromSeq) {
+			if !add(v.s.getReceipt(seq)) {
+				break
+			}
+		}
 	default:
 		from := q.FromSeq
 		if q.Since != 0 {
@@ -94,7 +92,7 @@ func (v *View) Receipts(q ReceiptQuery) []*Receipt {
 				from = s
 			}
 		}
-		v.s.receipts.AscendGreaterOrEqual(&Receipt{Seq: from}, add)
+		v.s.receipts.ascend(from, add)
 	}
 	return out
 }
@@ -165,7 +163,10 @@ func (v *View) Verify(from, to uint64) VerifyResult {
 		cv.prev = v.s.getReceipt(from - 1).Hash
 	}
 	res.Head = cv.prev
-	v.s.receipts.AscendRange(&Receipt{Seq: from}, &Receipt{Seq: to + 1}, func(r *Receipt) bool {
+	v.s.receipts.ascend(from, func(r *Receipt) bool {
+		if r.Seq > to {
+			return false
+		}
 		if e := cv.check(r); e != nil {
 			res.BrokenAt, res.Problem = e.Seq, e.Problem
 			return false

@@ -83,11 +83,11 @@ func writeSnapshot(out io.Writer, s *state) error {
 		w.b = w.b[:0]
 		count++
 	}
-	s.wos.Ascend(func(wo *WorkOrder) bool { encWorkOrder(w, wo); rec(recWorkOrder); return true })
-	s.receipts.Ascend(func(r *Receipt) bool { encReceipt(w, r); rec(recReceipt); return true })
+	s.wos.ascend(0, func(wo *WorkOrder) bool { encWorkOrder(w, wo); rec(recWorkOrder); return true })
+	s.receipts.ascend(0, func(r *Receipt) bool { encReceipt(w, r); rec(recReceipt); return true })
 	s.mem.Ascend(func(e *MemoryEntry) bool { encMemory(w, e); rec(recMemory); return true })
-	s.idemOrder.Ascend(func(r *idemRecord) bool {
-		encIdem(w, r)
+	s.idem.ascend(func(it idemItem) bool {
+		encIdem(w, it.rec)
 		rec(recIdem)
 		return true
 	})

@@ -189,13 +189,14 @@ func (l *loader) load(typ byte, body []byte) error {
 		if rc.Seq != s.rcptSeq+1 {
 			return fmt.Errorf("receipt seq %d, want %d", rc.Seq, s.rcptSeq+1)
 		}
-		if _, ok := ParseID(rc.WorkOrder); !ok {
+		wo, ok := ParseID(rc.WorkOrder)
+		if !ok {
 			return fmt.Errorf("receipt %d: bad work order %q", rc.Seq, rc.WorkOrder)
 		}
 		if rc.ComputeHash() != rc.Hash {
 			return fmt.Errorf("receipt %d: hash does not match its content", rc.Seq)
 		}
-		s.putReceipt(rc)
+		s.putReceipt(rc, wo)
 	case recMemory:
 		e := decMemory(r)
 		if err := r.done(); err != nil {
@@ -217,12 +218,12 @@ func (l *loader) load(typ byte, body []byte) error {
 		if err := r.done(); err != nil {
 			return err
 		}
-		last, ok := s.idemOrder.Max()
-		if rec.RequestID == "" || rec.Order > s.idemSeq || ok && rec.Order <= last.Order || s.idem.Has(rec) {
+		last, ok := s.idem.back()
+		h := idemHash(rec.RequestID)
+		if rec.RequestID == "" || rec.Order > s.idemSeq || ok && rec.Order <= last.order || s.getIdem(rec.RequestID, h) != nil {
 			return fmt.Errorf("idempotency record %q out of order or duplicated", rec.RequestID)
 		}
-		s.idem.ReplaceOrInsert(rec)
-		s.idemOrder.ReplaceOrInsert(rec)
+		s.putIdem(rec, h)
 	default:
 		return fmt.Errorf("unknown record type %d", typ)
 	}
@@ -241,7 +242,7 @@ func (l *loader) finish() error {
 		}
 		return s.getWO(seq)
 	}
-	s.wos.Ascend(func(wo *WorkOrder) bool {
+	s.wos.ascend(0, func(wo *WorkOrder) bool {
 		for _, d := range wo.DependsOn {
 			if dw := exists(d); dw == nil || !hasID(dw.Dependents, wo.ID) {
 				err = fmt.Errorf("%s: dependency %s missing or not linked back", wo.ID, d)
@@ -266,7 +267,7 @@ func (l *loader) finish() error {
 		}
 		return true
 	})
-	if err == nil && s.idemOrder.Len() != s.idem.Len() {
+	if x := s.idemByID; err == nil && len(x.byHash)+len(x.collided) != s.idem.Len() {
 		err = errors.New("idempotency indexes disagree")
 	}
 	return err

@@ -95,7 +95,7 @@ func applyTransition(t *tx, c Command) *Error {
 	from := wo.State
 	switch tr.Action {
 	case ActionStart:
-		m := t.mut(wo.Seq)
+		m := t.mutOf(wo)
 		m.State = StateInProgress
 		m.Attempt++
 		m.Assignee = Assignee{Node: tr.Node, Agent: tr.Agent}
@@ -104,7 +104,7 @@ func applyTransition(t *tx, c Command) *Error {
 	case ActionAdvance:
 		switch from {
 		case StateInProgress, StateReview:
-			m := t.mut(wo.Seq)
+			m := t.mutOf(wo)
 			m.State = StateReview
 			if from == StateReview {
 				m.State = StateTesting
@@ -116,7 +116,7 @@ func applyTransition(t *tx, c Command) *Error {
 			}
 		}
 	case ActionProgress:
-		m := t.mut(wo.Seq)
+		m := t.mutOf(wo)
 		if tr.Stage != "" {
 			m.Stage = tr.Stage
 		}
@@ -127,7 +127,7 @@ func applyTransition(t *tx, c Command) *Error {
 			return err
 		}
 	case ActionFail:
-		m := t.mut(wo.Seq)
+		m := t.mutOf(wo)
 		m.State = StateFailed
 		m.CompletedAt = t.now
 		if tr.Evidence != nil {
@@ -136,7 +136,7 @@ func applyTransition(t *tx, c Command) *Error {
 		t.receipt(m, EventFailed, from, tr.Agent, tr.Evidence)
 		t.settle(m)
 	case ActionRequeue:
-		m := t.mut(wo.Seq)
+		m := t.mutOf(wo)
 		m.State = StateQueued
 		m.Assignee = Assignee{}
 		t.receipt(m, EventRequeued, from, tr.Agent, tr.Evidence)
@@ -171,7 +171,7 @@ func (t *tx) complete(wo *WorkOrder, tr *Transition) *Error {
 	if len(open) > 0 {
 		return Errorf(ErrChildrenUnfinished, "cannot complete %s: %d unfinished children (%s)", wo.ID, len(open), strings.Join(head(open, 10), ", "))
 	}
-	m := t.mut(wo.Seq)
+	m := t.mutOf(wo)
 	from := m.State
 	m.State = StateCompleted
 	m.CompletedAt = t.now
@@ -196,7 +196,7 @@ func (t *tx) cancel(root *WorkOrder, tr *Transition) {
 		if w == nil || w.State.Terminal() {
 			continue
 		}
-		m := t.mut(seq)
+		m := t.mutOf(w)
 		from := m.State
 		m.State = StateCancelled
 		m.BlockedReason = ""

@@ -1,5 +1,7 @@
 package fsm
 
+import "slices"
+
 // View is a read-only, point-in-time view of the state, taken by
 // FSM.View. It never changes and is safe for concurrent use. Every object
 // it returns is shared and immutable: callers must not modify it (copy it
@@ -84,7 +86,7 @@ func (v *View) WorkOrders(f WorkOrderFilter) (items []*WorkOrder, next uint64) {
 		})
 		return items, next
 	}
-	v.s.wos.AscendGreaterOrEqual(&WorkOrder{Seq: f.After + 1}, take)
+	v.s.wos.ascend(f.After+1, take)
 	return items, next
 }
 
@@ -101,23 +103,47 @@ func (v *View) CountsByState() map[State]int {
 	return m
 }
 
+// queueOf appends to dst up to limit (≤ 0: all) keys of bucket bi's queue,
+// in queue order.
+func (v *View) queueOf(bi uint8, limit int, dst []queueKey) []queueKey {
+	n := 0
+	v.s.queue.AscendGreaterOrEqual(queueKey{bucket: bi, prio: 255}, func(k queueKey) bool {
+		if k.bucket != bi {
+			return false
+		}
+		dst = append(dst, k)
+		n++
+		return limit <= 0 || n < limit
+	})
+	return dst
+}
+
 // Queue returns up to limit queued work orders of bucket ("" for every
 // bucket) in the order they should start: priority descending, then
 // CreatedAt ascending (FIFO), then Effort ascending with 0 (unknown) last,
 // then Seq. limit ≤ 0 means all.
 func (v *View) Queue(bucket string, limit int) []*WorkOrder {
-	var out []*WorkOrder
-	take := func(wo *WorkOrder) bool {
-		if bucket != "" && wo.Bucket != bucket {
-			return false
+	var keys []queueKey
+	if bucket != "" {
+		bi, ok := bucketIndex(bucket)
+		if !ok {
+			return nil
 		}
-		out = append(out, wo)
-		return limit <= 0 || len(out) < limit
-	}
-	if bucket == "" {
-		v.s.queueAll.Ascend(take)
+		keys = v.queueOf(bi, limit, nil)
 	} else {
-		v.s.queue.AscendGreaterOrEqual(&WorkOrder{Bucket: bucket, Priority: 255}, take)
+		// Each bucket's first limit, merged: the queue is indexed per
+		// bucket only, which saves Apply a second queue index.
+		for bi := range buckets {
+			keys = v.queueOf(uint8(bi), limit, keys)
+		}
+		slices.SortFunc(keys, cmpQueue)
+		if limit > 0 && len(keys) > limit {
+			keys = keys[:limit]
+		}
+	}
+	var out []*WorkOrder
+	for _, k := range keys {
+		out = append(out, v.s.getWO(k.seq))
 	}
 	return out
 }

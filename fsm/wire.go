@@ -51,8 +51,9 @@ func (w *wbuf) strs(ss []string) {
 // zero values, so a decoder checks r.err once at the end. No read allocates
 // more than the bytes that remain, so a hostile length cannot exhaust memory.
 type rbuf struct {
-	b   []byte
-	err error
+	b      []byte
+	err    error
+	intern *names // interns what name() reads, when set
 }
 
 func (r *rbuf) fail(format string, args ...any) {
@@ -130,6 +131,16 @@ func (r *rbuf) raw() []byte {
 
 func (r *rbuf) str() string { return string(r.raw()) }
 
+// name reads a string that is likely to repeat (a node, agent, kind or
+// label name) and interns it when r has a table.
+func (r *rbuf) name() string {
+	p := r.raw()
+	if r.intern == nil {
+		return string(p)
+	}
+	return r.intern.get(p)
+}
+
 // bytes returns a copy of the next length-prefixed slice; nil when empty.
 func (r *rbuf) bytes() []byte {
 	p := r.raw()
@@ -173,6 +184,19 @@ func (r *rbuf) strs() []string {
 	ss := make([]string, n)
 	for i := range ss {
 		ss[i] = r.str()
+	}
+	return ss
+}
+
+// nameList is strs for a list of names (see name).
+func (r *rbuf) nameList() []string {
+	n := r.count(1)
+	if n == 0 {
+		return nil
+	}
+	ss := make([]string, n)
+	for i := range ss {
+		ss[i] = r.name()
 	}
 	return ss
 }

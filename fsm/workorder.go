@@ -99,7 +99,7 @@ func applyCreate(t *tx, c Command) *Error {
 	}
 	t.receipt(wo, EventCreated, "", "", nil)
 	if parent != nil {
-		p := t.mut(parent.Seq)
+		p := t.mutOf(parent)
 		p.Children = withID(p.Children, id)
 		t.receipt(p, EventChildAdded, p.State, "", nil)
 	}
@@ -107,13 +107,28 @@ func applyCreate(t *tx, c Command) *Error {
 	return nil
 }
 
+// normLabels returns labels sorted and without duplicates. Labels already
+// in that form (the usual case) are returned as they are: Apply owns the
+// decoded command, so the work order may keep its slice.
 func normLabels(labels []string) []string {
 	if len(labels) == 0 {
 		return nil
 	}
+	if strictlySorted(labels) {
+		return labels
+	}
 	out := slices.Clone(labels)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+func strictlySorted(ss []string) bool {
+	for i := 1; i < len(ss); i++ {
+		if ss[i-1] >= ss[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // blockState is the state a not-yet-started work order should be in given
@@ -158,12 +173,12 @@ func (t *tx) settle(x *WorkOrder) {
 		switch x.State {
 		case StateCompleted:
 			if st == StateQueued {
-				m := t.mut(seq)
+				m := t.mutOf(d)
 				m.State, m.BlockedReason = st, reason
 				t.receipt(m, EventUnblocked, StateBlocked, "", nil)
 			}
 		case StateFailed, StateCancelled:
-			m := t.mut(seq)
+			m := t.mutOf(d)
 			m.BlockedReason = reason
 			ev := EventDependencyFailed
 			if x.State == StateCancelled {

@@ -29,6 +29,7 @@ var commands = []func() *cli.Command{
 	joinCommand,
 	leaveCommand,
 	benchCommand,
+	pluginCommand,
 }
 
 // App is the hive command line: a cli.App whose Run accepts flags after
