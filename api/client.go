@@ -74,12 +74,29 @@ func DefaultConfig() *Config {
 	}
 	return &Config{
 		Address:     addr,
-		HTTPClient:  &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		HTTPClient:  &http.Client{Transport: newTransport()},
 		Timeout:     60 * time.Second,
 		MaxAttempts: 5,
 		RetryWait:   200 * time.Millisecond,
 		Logger:      slog.New(slog.DiscardHandler),
 	}
+}
+
+// maxIdleConnsPerNode is how many idle keep-alive connections the default
+// transport keeps to a node: a Client is safe for concurrent use, and
+// net/http's default of 2 would make all but two of many concurrent
+// callers open (and close) a new connection per request.
+const maxIdleConnsPerNode = 64
+
+// newTransport returns the default client's transport: net/http's
+// default one, keeping more idle connections per node.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = maxIdleConnsPerNode
+	if t.MaxIdleConns < maxIdleConnsPerNode {
+		t.MaxIdleConns = maxIdleConnsPerNode
+	}
+	return t
 }
 
 // Client talks to one Hive node over HTTP. It is safe for concurrent use.

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"net"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -14,7 +14,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/hive-swarm/hive/node"
 )
 
 // DefaultEntrySize is the size of one baseline log entry: about the size of
@@ -23,19 +24,22 @@ const DefaultEntrySize = 200
 
 // RaftClusterConfig configures a bare raft cluster.
 type RaftClusterConfig struct {
-	Nodes        int           // number of voters; default 3
-	Dir          string        // required; node i keeps its stores under Dir/raft<i>
-	Raft         *raft.Config  // settings shared by every node (LocalID and Logger are set per node); default raft.DefaultConfig()
-	MaxPool      int           // TCP connections pooled per peer; default 3
-	Timeout      time.Duration // transport I/O timeout; default 10s
-	LogCacheSize int           // entries of a raft.LogCache in front of the log store; 0 means none
-	Logger       hclog.Logger  // default: a null logger
+	Nodes int    // number of voters; default 3
+	Dir   string // required; node i keeps its stores under Dir/raft<i>
+	// Timeouts are the raft timings, as in a node's configuration; zero
+	// fields take a node's defaults. The raft.Config, the stores and the
+	// transport are then built by package node's own constructors
+	// (node.NewRaftConfig, node.OpenRaftStores, node.NewRaftTransport),
+	// so the baseline differs from a Hive node only in its FSM.
+	Timeouts node.RaftTimeouts
+	Logger   hclog.Logger // default: a null logger
 }
 
-// RaftCluster is N hashicorp/raft voters in this process with the stores
-// Hive uses: a raft-boltdb/v2 log and stable store, a FileSnapshotStore and
-// a TCP NetworkTransport on 127.0.0.1. Its FSM only counts entries, so what
-// it measures is the cost of consensus and the stores alone.
+// RaftCluster is N hashicorp/raft voters in this process with the stores,
+// transport and raft settings of a Hive node: a raft-boltdb/v2 log and
+// stable store behind a log cache, a FileSnapshotStore and a TCP
+// NetworkTransport on 127.0.0.1. Its FSM only counts entries, so what it
+// measures is the cost of consensus and the stores alone.
 type RaftCluster struct {
 	nodes  []*raftNode
 	leader atomic.Pointer[raftNode]
@@ -44,13 +48,11 @@ type RaftCluster struct {
 }
 
 type raftNode struct {
-	id    raft.ServerID
-	raft  *raft.Raft
-	fsm   *countingFSM
-	store *raftboltdb.BoltStore
-	logs  raft.LogStore // store, or a cache in front of it
-	snaps *raft.FileSnapshotStore
-	trans *raft.NetworkTransport
+	id     raft.ServerID
+	raft   *raft.Raft
+	fsm    *countingFSM
+	stores *node.RaftStores
+	trans  *raft.NetworkTransport
 }
 
 // StartRaftCluster starts cfg.Nodes voters, bootstraps them as one
@@ -62,15 +64,6 @@ func StartRaftCluster(ctx context.Context, cfg RaftClusterConfig) (c *RaftCluste
 	}
 	if cfg.Nodes == 0 {
 		cfg.Nodes = 3
-	}
-	if cfg.Raft == nil {
-		cfg.Raft = raft.DefaultConfig()
-	}
-	if cfg.MaxPool == 0 {
-		cfg.MaxPool = 3
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
@@ -92,16 +85,15 @@ func StartRaftCluster(ctx context.Context, cfg RaftClusterConfig) (c *RaftCluste
 		servers = append(servers, raft.Server{ID: n.id, Address: n.trans.LocalAddr()})
 	}
 	for _, n := range c.nodes {
-		rc := *cfg.Raft
-		rc.LocalID = n.id
-		rc.Logger = cfg.Logger.Named(string(n.id))
-		if err := raft.ValidateConfig(&rc); err != nil {
+		rc := RaftConfig(cfg.Timeouts, string(n.id), cfg.Logger.Named(string(n.id)))
+		if err := raft.ValidateConfig(rc); err != nil {
 			return c, fmt.Errorf("bench: raft config: %w", err)
 		}
-		if err := raft.BootstrapCluster(&rc, n.logs, n.store, n.snaps, n.trans, raft.Configuration{Servers: servers}); err != nil {
+		s := n.stores
+		if err := raft.BootstrapCluster(rc, s.Log, s.Bolt, s.Snapshots, n.trans, raft.Configuration{Servers: servers}); err != nil {
 			return c, fmt.Errorf("bench: bootstrap %s: %w", n.id, err)
 		}
-		r, err := raft.NewRaft(&rc, n.fsm, n.logs, n.store, n.snaps, n.trans)
+		r, err := raft.NewRaft(rc, n.fsm, s.Log, s.Bolt, s.Snapshots, n.trans)
 		if err != nil {
 			return c, fmt.Errorf("bench: start %s: %w", n.id, err)
 		}
@@ -113,35 +105,30 @@ func StartRaftCluster(ctx context.Context, cfg RaftClusterConfig) (c *RaftCluste
 	return c, nil
 }
 
+// RaftConfig returns the raft.Config of the baseline's node named id: the
+// one a Hive node with these timings runs with (node.NewRaftConfig).
+func RaftConfig(t node.RaftTimeouts, id string, logger hclog.Logger) *raft.Config {
+	cfg := node.DefaultConfig()
+	cfg.Name, cfg.RaftTimeouts, cfg.Logger = id, t, logger
+	rc := node.NewRaftConfig(cfg)
+	rc.Logger = logger
+	return rc
+}
+
 func openRaftNode(cfg RaftClusterConfig, i int) (*raftNode, error) {
 	id := raft.ServerID(fmt.Sprintf("raft%d", i))
-	dir := filepath.Join(cfg.Dir, string(id))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	logger := cfg.Logger.Named(string(id))
+	stores, err := node.OpenRaftStores(filepath.Join(cfg.Dir, string(id)), logger)
+	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	logger := cfg.Logger.Named(string(id))
-	store, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("bench: open log store: %w", err)
-	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, logger)
-	if err != nil {
-		_ = store.Close()
-		return nil, fmt.Errorf("bench: open snapshot store: %w", err)
-	}
-	var logs raft.LogStore = store
-	if cfg.LogCacheSize > 0 {
-		if logs, err = raft.NewLogCache(cfg.LogCacheSize, store); err != nil {
-			_ = store.Close()
-			return nil, fmt.Errorf("bench: log cache: %w", err)
-		}
-	}
-	trans, err := raft.NewTCPTransportWithLogger("127.0.0.1:0", nil, cfg.MaxPool, cfg.Timeout, logger)
-	if err != nil {
-		_ = store.Close()
+		_ = stores.Close()
 		return nil, fmt.Errorf("bench: listen: %w", err)
 	}
-	return &raftNode{id: id, fsm: &countingFSM{}, store: store, logs: logs, snaps: snaps, trans: trans}, nil
+	trans := node.NewRaftTransport(ln, nil, logger)
+	return &raftNode{id: id, fsm: &countingFSM{}, stores: stores, trans: trans}, nil
 }
 
 // WaitLeader waits until one node is leader and returns its index.
@@ -218,7 +205,7 @@ func (c *RaftCluster) Shutdown() error {
 			n.trans.CloseStreams()
 		}
 		for _, n := range c.nodes {
-			errs = append(errs, n.store.Close())
+			errs = append(errs, n.stores.Close())
 		}
 		c.err = errors.Join(errs...)
 	})

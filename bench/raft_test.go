@@ -5,22 +5,25 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+
+	"github.com/hive-swarm/hive/node"
 )
 
-// testRaftConfig tightens raft's timings for loopback, as Hive's tests do.
-func testRaftConfig() *raft.Config {
-	c := raft.DefaultConfig()
-	c.HeartbeatTimeout = 200 * time.Millisecond
-	c.ElectionTimeout = 200 * time.Millisecond
-	c.LeaderLeaseTimeout = 100 * time.Millisecond
-	c.CommitTimeout = 5 * time.Millisecond
-	return c
+// testTimeouts tightens raft's timings for loopback, as Hive's tests do.
+func testTimeouts() node.RaftTimeouts {
+	return node.RaftTimeouts{
+		Heartbeat:     200 * time.Millisecond,
+		Election:      200 * time.Millisecond,
+		LeaderLease:   100 * time.Millisecond,
+		CommitTimeout: 5 * time.Millisecond,
+	}
 }
 
 type testWriter struct{ tb testing.TB }
@@ -44,7 +47,7 @@ func startTestCluster(tb testing.TB, nodes int) *RaftCluster {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := StartRaftCluster(ctx, RaftClusterConfig{Nodes: nodes, Dir: tb.TempDir(), Raft: testRaftConfig(), LogCacheSize: 512, Logger: testLogger(tb)})
+	c, err := StartRaftCluster(ctx, RaftClusterConfig{Nodes: nodes, Dir: tb.TempDir(), Timeouts: testTimeouts(), Logger: testLogger(tb)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -102,17 +105,32 @@ func TestRaftClusterConfig(t *testing.T) {
 	if _, err := StartRaftCluster(context.Background(), RaftClusterConfig{}); err == nil {
 		t.Fatal("a cluster without a directory started")
 	}
-	bad := raft.DefaultConfig()
-	bad.HeartbeatTimeout = 0
-	_, err := StartRaftCluster(context.Background(), RaftClusterConfig{Dir: t.TempDir(), Raft: bad})
+	bad := testTimeouts()
+	bad.LeaderLease = 2 * bad.Heartbeat // raft refuses a lease longer than the heartbeat timeout
+	_, err := StartRaftCluster(context.Background(), RaftClusterConfig{Dir: t.TempDir(), Timeouts: bad})
 	if err == nil {
 		t.Fatal("a cluster with an invalid raft config started")
 	}
 	// A leader that never comes is reported when ctx ends, and nothing is left running.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := StartRaftCluster(ctx, RaftClusterConfig{Nodes: 1, Dir: t.TempDir(), Raft: testRaftConfig()}); err == nil {
+	if _, err := StartRaftCluster(ctx, RaftClusterConfig{Nodes: 1, Dir: t.TempDir(), Timeouts: testTimeouts()}); err == nil {
 		t.Fatal("StartRaftCluster with a cancelled context succeeded")
+	}
+}
+
+// TestRaftConfigIsTheNodes checks that the baseline's raft.Config is the
+// one a Hive node builds, field for field except the node's identity.
+func TestRaftConfigIsTheNodes(t *testing.T) {
+	for _, timeouts := range []node.RaftTimeouts{{}, testTimeouts()} {
+		cfg := node.DefaultConfig()
+		cfg.Name, cfg.RaftTimeouts = "raft0", timeouts
+		want := node.NewRaftConfig(cfg)
+		got := RaftConfig(timeouts, "raft0", nil)
+		want.Logger, got.Logger = nil, nil
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("baseline raft config\n%+v\ndiffers from the node's\n%+v", got, want)
+		}
 	}
 }
 

@@ -12,14 +12,17 @@ type applyFunc func(t *tx, c Command) *Error
 
 // applyFuncs is the dispatch table: one applyX per command type.
 var applyFuncs = [...]applyFunc{
-	CreateWorkOrderType:  applyCreate,
-	TransitionType:       applyTransition,
-	AddDependencyType:    applyAddDependency,
-	RemoveDependencyType: applyRemoveDependency,
-	MemoryPutType:        applyMemoryPut,
-	MemoryDeleteType:     applyMemoryDelete,
-	MemoryImportType:     applyMemoryImport,
-	TickType:             applyTick,
+	CreateWorkOrderType:    applyCreate,
+	TransitionType:         applyTransition,
+	AddDependencyType:      applyAddDependency,
+	RemoveDependencyType:   applyRemoveDependency,
+	MemoryPutType:          applyMemoryPut,
+	MemoryDeleteType:       applyMemoryDelete,
+	MemoryImportType:       applyMemoryImport,
+	TickType:               applyTick,
+	SetSchedulerConfigType: applySetSchedulerConfig,
+	AssignType:             applyAssign,
+	RunPipelineType:        applyRunPipeline,
 }
 
 func isIgnorable(err error) bool { return errors.Is(err, ErrUnknownIgnorable) }
@@ -58,7 +61,9 @@ type tx struct {
 
 	resWO  *WorkOrder
 	resMem *MemoryEntry
+	resIDs []string
 	count  int
+	sched  *schedState // a new scheduler config, set by commit
 }
 
 func (t *tx) reset(s *state, cfg *Config, index uint64, hdr *Header) {
@@ -69,7 +74,7 @@ func (t *tx) reset(s *state, cfg *Config, index uint64, hdr *Header) {
 	t.receipts = t.receipts[:0]
 	t.s, t.cfg, t.index, t.hdr, t.now = s, cfg, index, hdr, s.clock
 	t.woSeq = s.woSeq
-	t.resWO, t.resMem, t.count = nil, nil, 0
+	t.resWO, t.resMem, t.resIDs, t.count, t.sched = nil, nil, nil, 0, nil
 }
 
 func (t *tx) find(seq uint64) int {
@@ -171,6 +176,9 @@ func (t *tx) commit(res *Result, one *[1]*Receipt) {
 		s.putWO(d.old, d.cur)
 	}
 	s.woSeq = t.woSeq
+	if t.sched != nil {
+		s.sched = t.sched
+	}
 	if len(t.receipts) > 0 {
 		if len(t.receipts) == 1 {
 			res.Receipts = one[:]
@@ -194,6 +202,7 @@ func (t *tx) commit(res *Result, one *[1]*Receipt) {
 	}
 	res.WorkOrder = t.resWO
 	res.Memory = t.resMem
+	res.IDs = t.resIDs
 	res.Count = t.count
 }
 
@@ -245,6 +254,11 @@ func (f *FSM) applyCommand(index uint64, c Command) *Result {
 	return res
 }
 
+// HeaderOf returns the Header of c, which a proposer stamps (request ID,
+// time, node) before proposing; nil for a Batch, which has none of its
+// own, and for a type this package does not know.
+func HeaderOf(c Command) *Header { return headerOf(c) }
+
 func headerOf(c Command) *Header {
 	switch c := c.(type) {
 	case *CreateWorkOrder:
@@ -262,6 +276,12 @@ func headerOf(c Command) *Header {
 	case *MemoryImport:
 		return &c.Header
 	case *Tick:
+		return &c.Header
+	case *SetSchedulerConfig:
+		return &c.Header
+	case *Assign:
+		return &c.Header
+	case *RunPipeline:
 		return &c.Header
 	}
 	return nil

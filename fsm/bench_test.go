@@ -224,3 +224,42 @@ func BenchmarkApplyCreateWithViews(b *testing.B) {
 	}
 	reportRate(b, b.N)
 }
+
+// BenchmarkApplyAssign alternates the leader's Assign and the executor's
+// complete, one work order after another, so WIP limits hold throughout;
+// the work orders carry a stage, so both WIP counters move.
+func BenchmarkApplyAssign(b *testing.B) {
+	f := New(DefaultConfig())
+	n := b.N/2 + 1
+	setup := make([]Command, n)
+	for i := range setup {
+		c := createCmd(i)
+		c.Spec.Stage = "code"
+		setup[i] = c
+	}
+	for _, l := range encodeAll(b, setup) {
+		f.Apply(l)
+	}
+	cmds := make([]Command, b.N)
+	for i := range cmds {
+		hdr := Header{RequestID: fmt.Sprintf("a-%d", i), Time: t0 + int64(n+i)*1000, Node: "leader"}
+		id := FormatID(uint64(i/2 + 1))
+		if i%2 == 0 {
+			cmds[i] = &Assign{Header: hdr, ID: id, Node: "node-2", AgentType: "shell"}
+		} else {
+			cmds[i] = &Transition{Header: hdr, ID: id, Action: ActionComplete, Attempt: 1, Agent: "shell"}
+		}
+	}
+	logs := encodeAll(b, cmds)
+	for i, l := range logs {
+		l.Index = uint64(n + i + 1)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, l := range logs {
+		if res := f.Apply(l).(*Result); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+	}
+	reportRate(b, b.N)
+}

@@ -115,6 +115,17 @@ func encodeTo(w *wbuf, c Command, top bool) error {
 		}
 	case *Tick:
 		encHeader(w, &c.Header)
+	case *SetSchedulerConfig:
+		encHeader(w, &c.Header)
+		encSchedulerConfig(w, &c.Config)
+	case *Assign:
+		encHeader(w, &c.Header)
+		w.str(c.ID)
+		w.str(c.Node)
+		w.str(c.AgentType)
+	case *RunPipeline:
+		encHeader(w, &c.Header)
+		encRunPipeline(w, c)
 	default:
 		return fmt.Errorf("fsm: encode: unsupported command %T", c)
 	}
@@ -142,6 +153,8 @@ type decoder struct {
 	transition  Transition        // likewise
 	creates     []CreateWorkOrder // the commands of a Batch
 	transitions []Transition      // likewise
+	assign      Assign            // a command alone in its entry
+	assigns     []Assign          // the commands of a Batch
 }
 
 // maxReusedBatch bounds the Batch size whose commands the decoder keeps
@@ -176,6 +189,20 @@ func (d *decoder) newTransition(top bool) *Transition {
 	return new(Transition)
 }
 
+func (d *decoder) newAssign(top bool) *Assign {
+	switch {
+	case d == nil:
+		return new(Assign)
+	case top:
+		d.assign = Assign{}
+		return &d.assign
+	case len(d.assigns) < cap(d.assigns):
+		d.assigns = append(d.assigns, Assign{})
+		return &d.assigns[len(d.assigns)-1]
+	}
+	return new(Assign)
+}
+
 // startBatch readies the per-Batch structs for a Batch of n commands. The
 // previous entry's commands are no longer in use.
 func (d *decoder) startBatch(n int) {
@@ -191,7 +218,10 @@ func (d *decoder) startBatch(n int) {
 	if cap(d.transitions) < n {
 		d.transitions = make([]Transition, 0, n)
 	}
-	d.creates, d.transitions = d.creates[:0], d.transitions[:0]
+	if cap(d.assigns) < n {
+		d.assigns = make([]Assign, 0, n)
+	}
+	d.creates, d.transitions, d.assigns = d.creates[:0], d.transitions[:0], d.assigns[:0]
 }
 
 // names interns strings: a direct-mapped cache of recent names, by a hash
@@ -333,6 +363,23 @@ func (d *decoder) decode(b []byte, top bool) (Command, error) {
 		x := &Tick{}
 		decHeader(r, &x.Header)
 		c = x
+	case SetSchedulerConfigType:
+		x := &SetSchedulerConfig{}
+		decHeader(r, &x.Header)
+		x.Config = decSchedulerConfig(r)
+		c = x
+	case AssignType:
+		x := d.newAssign(top)
+		decHeader(r, &x.Header)
+		x.ID = r.str()
+		x.Node = r.name()
+		x.AgentType = r.name()
+		c = x
+	case RunPipelineType:
+		x := &RunPipeline{}
+		decHeader(r, &x.Header)
+		decRunPipeline(r, x)
+		c = x
 	default:
 		if t&IgnoreUnknownTypeFlag != 0 {
 			return nil, fmt.Errorf("%w: type %d", ErrUnknownIgnorable, t)
@@ -345,7 +392,7 @@ func (d *decoder) decode(b []byte, top bool) (Command, error) {
 	return c, nil
 }
 
-func knownType(t MessageType) bool { return t >= BatchType && t <= TickType }
+func knownType(t MessageType) bool { return t >= BatchType && t <= lastType }
 
 func encHeader(w *wbuf, h *Header) {
 	w.str(h.RequestID)

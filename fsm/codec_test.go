@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -27,8 +28,26 @@ func sampleCommands() []Command {
 		&MemoryDelete{Header: hdr, Namespace: "ns", Key: "k"},
 		&MemoryImport{Header: hdr, Entries: []MemoryEntry{{Namespace: "a", Key: "b", Value: []byte("c"), ExpiresAt: 5}, {Namespace: "d", Key: "e"}}},
 		&Tick{Header: hdr},
+		&SetSchedulerConfig{Header: hdr, Config: sampleSchedulerConfig()},
+		&SetSchedulerConfig{Header: hdr, Config: SchedulerConfig{Strategy: "fifo"}},
+		&Assign{Header: hdr, ID: "WO-1", Node: "node-2", AgentType: "shell"},
+		&Assign{Header: hdr, ID: "WO-2", Node: "node-3"},
+		&RunPipeline{Header: hdr, Pipeline: "default", Title: "t", Description: "d", Bucket: "security",
+			Priority: PriorityCritical, Labels: []string{"a", "b"}, Payload: []byte(`{}`), Deadline: 9},
 	}
 	return append(cmds, &Batch{Commands: append([]Command(nil), cmds...)})
+}
+
+// sampleSchedulerConfig is a valid config with every field set.
+func sampleSchedulerConfig() SchedulerConfig {
+	c := DefaultSchedulerConfig()
+	c.Strategy = "critical_path"
+	c.StageWIP["review"] = 2
+	c.Rules = []DelegationRule{{Pattern: `(?i)\bcve-\d+`, AgentType: "security-scanner"}, {Pattern: "docs?", AgentType: "writer"}}
+	c.Pipelines = append(c.Pipelines, PipelineTemplate{Name: "hotfix", Stages: []PipelineStage{
+		{Name: "code", AgentType: "coder", Effort: 600}, {Name: "verify", Stage: "test"},
+	}})
+	return c
 }
 
 func TestCodecRoundTrip(t *testing.T) {
@@ -224,8 +243,13 @@ func FuzzApply(f *testing.F) {
 func FuzzRestore(f *testing.F) {
 	h := chainHarness(f)
 	h.apply(&MemoryPut{Header: Header{RequestID: "x"}, Namespace: "n", Key: "k", ExpiresAt: h.now + 1e12})
+	h.apply(&SetSchedulerConfig{Config: sampleSchedulerConfig()})
+	h.apply(&RunPipeline{Pipeline: "hotfix", Title: "fix"})
 	f.Add(h.snapshot())
 	f.Add(newHarness(f).snapshot())
+	if v1, err := os.ReadFile("testdata/snapshot-v1.bin"); err == nil {
+		f.Add(v1)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		g := New(DefaultConfig())
 		if err := g.Restore(io.NopCloser(bytes.NewReader(b))); err != nil {
@@ -235,8 +259,32 @@ func FuzzRestore(f *testing.F) {
 		if err := writeSnapshot(&buf, g.View().s); err != nil {
 			t.Fatal(err)
 		}
+		if b[8] == snapVersionV1 { // re-encoded as the current version
+			b = buf.Bytes()
+			g = New(DefaultConfig())
+			if err := g.Restore(io.NopCloser(bytes.NewReader(b))); err != nil {
+				t.Fatalf("re-encoded version 1 snapshot: %v", err)
+			}
+			buf.Reset()
+			if err := writeSnapshot(&buf, g.View().s); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if !bytes.Equal(buf.Bytes(), b) {
 			t.Fatal("accepted snapshot does not re-encode identically")
 		}
 	})
+}
+
+func TestHeaderOf(t *testing.T) {
+	for _, c := range sampleCommands() {
+		h := HeaderOf(c)
+		if _, batch := c.(*Batch); batch != (h == nil) {
+			t.Errorf("%T: header %v", c, h)
+		}
+	}
+	a := &Assign{Header: Header{Node: "leader"}, Node: "worker"}
+	if HeaderOf(a).Node != "leader" {
+		t.Fatal("HeaderOf(Assign) is not the proposer's header")
+	}
 }

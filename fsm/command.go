@@ -10,16 +10,22 @@ const IgnoreUnknownTypeFlag MessageType = 128
 
 // The command types.
 const (
-	BatchType            MessageType = 1 // several commands coalesced into one entry
-	CreateWorkOrderType  MessageType = 2
-	TransitionType       MessageType = 3
-	AddDependencyType    MessageType = 4
-	RemoveDependencyType MessageType = 5
-	MemoryPutType        MessageType = 6
-	MemoryDeleteType     MessageType = 7
-	MemoryImportType     MessageType = 8
-	TickType             MessageType = 9 // advances the state clock (TTL expiry)
+	BatchType              MessageType = 1 // several commands coalesced into one entry
+	CreateWorkOrderType    MessageType = 2
+	TransitionType         MessageType = 3
+	AddDependencyType      MessageType = 4
+	RemoveDependencyType   MessageType = 5
+	MemoryPutType          MessageType = 6
+	MemoryDeleteType       MessageType = 7
+	MemoryImportType       MessageType = 8
+	TickType               MessageType = 9  // advances the state clock (TTL expiry)
+	SetSchedulerConfigType MessageType = 10 // replaces the scheduler configuration
+	AssignType             MessageType = 11 // the leader starts a queued work order on a node
+	RunPipelineType        MessageType = 12 // instantiates a pipeline template
 )
+
+// lastType is the highest command type this build knows.
+const lastType = RunPipelineType
 
 // Command is a decoded log entry.
 type Command interface {
@@ -117,6 +123,44 @@ type Tick struct {
 	Header
 }
 
+// SetSchedulerConfig replaces the replicated scheduler configuration (see
+// SchedulerConfig) and appends a scheduler_configured receipt. New limits
+// apply to the next start or assignment; work already in flight is never
+// stopped by a lower limit.
+type SetSchedulerConfig struct {
+	Header
+	Config SchedulerConfig
+}
+
+// Assign is the leader's start: it moves a queued work order to
+// in_progress with the next attempt, held by AgentType on Node, subject to
+// the same WIP limits as a manual start. Node is the executor that runs
+// the attempt; Header.Node is, as on every command, the proposer (the
+// leader). AgentType "" means the work order's Kind.
+type Assign struct {
+	Header
+	ID        string
+	Node      string
+	AgentType string
+}
+
+// RunPipeline instantiates the pipeline template named Pipeline from the
+// current SchedulerConfig, in one Apply: a parent work order for the run
+// and one child per template stage, chained by dependencies (see
+// applyRunPipeline). The remaining fields are those of WorkOrderSpec and
+// mean the same; every created work order gets them.
+type RunPipeline struct {
+	Header
+	Pipeline    string
+	Title       string // at most MaxPipelineTitleLen runes
+	Description string
+	Bucket      string // empty: derived from labels (default "features")
+	Priority    Priority
+	Labels      []string
+	Payload     []byte
+	Deadline    int64 // explicit deadline; 0 means created + the bucket's SLA
+}
+
 // Batch is several commands coalesced by the proposer into one log entry.
 // Apply returns a []*Result in the same order.
 type Batch struct {
@@ -150,12 +194,22 @@ func (*MemoryImport) Type() MessageType { return MemoryImportType }
 // Type implements Command.
 func (*Tick) Type() MessageType { return TickType }
 
+// Type implements Command.
+func (*SetSchedulerConfig) Type() MessageType { return SetSchedulerConfigType }
+
+// Type implements Command.
+func (*Assign) Type() MessageType { return AssignType }
+
+// Type implements Command.
+func (*RunPipeline) Type() MessageType { return RunPipelineType }
+
 // Result is what Apply returns to the proposer for one command.
 type Result struct {
 	Index     uint64       // raft index of the entry
 	WorkOrder *WorkOrder   // the work order after the command, for work-order commands
 	Memory    *MemoryEntry // the entry after MemoryPut
 	Receipts  []*Receipt   // receipts this command appended, in order
-	Count     int          // entries imported by MemoryImport
+	Count     int          // entries imported by MemoryImport; stages created by RunPipeline
+	IDs       []string     // RunPipeline: the stage work orders, in stage order (WorkOrder is the run)
 	Err       error        // a business error (*Error); state unchanged when set
 }

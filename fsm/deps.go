@@ -67,7 +67,9 @@ func applyAddDependency(t *tx, c Command) *Error {
 
 // applyRemoveDependency removes the edges from ID to each of DependsOn;
 // each must exist (ErrNotFound). A blocked work order whose remaining
-// dependencies are all completed becomes queued (receipt unblocked).
+// dependencies are all completed becomes queued (receipt unblocked), or
+// completes if it is a pipeline run; a run's edges to its own stages
+// cannot be removed (ErrInvalidTransition).
 func applyRemoveDependency(t *tx, c Command) *Error {
 	cmd := c.(*RemoveDependency)
 	wo, err := t.lookup(cmd.ID)
@@ -85,6 +87,9 @@ func applyRemoveDependency(t *tx, c Command) *Error {
 		if !hasID(wo.DependsOn, d) {
 			return Errorf(ErrNotFound, "%s does not depend on %s", wo.ID, d)
 		}
+		if isPipelineRun(wo) && hasID(wo.Children, d) {
+			return Errorf(ErrInvalidTransition, "cannot remove %s → %s: %s is a pipeline run, which completes when its stages do", wo.ID, d, wo.ID)
+		}
 	}
 	for _, d := range deps {
 		dseq, _ := ParseID(d)
@@ -97,9 +102,14 @@ func applyRemoveDependency(t *tx, c Command) *Error {
 	if m := t.get(wo.Seq); m.State == StateBlocked {
 		st, reason := t.blockState(m)
 		m = t.mut(wo.Seq)
-		m.State, m.BlockedReason = st, reason
-		if st == StateQueued {
+		switch {
+		case st == StateQueued && isPipelineRun(m):
+			t.finishRun(m)
+		case st == StateQueued:
+			m.State, m.BlockedReason = st, reason
 			t.receipt(m, EventUnblocked, StateBlocked, "", nil)
+		default:
+			m.BlockedReason = reason
 		}
 	}
 	t.resWO = t.get(wo.Seq)

@@ -137,6 +137,9 @@ func replay(s *state, rec *idemRecord, typ MessageType) *Result {
 	if rec.WorkOrder != 0 {
 		res.WorkOrder = s.getWO(rec.WorkOrder)
 	}
+	if rec.Type == RunPipelineType && rec.Err == nil {
+		res.IDs = stageIDs(rec.WorkOrder, rec.Count)
+	}
 	if rec.MemKey != "" {
 		if e, ok := s.mem.Get(&MemoryEntry{Namespace: rec.MemNamespace, Key: rec.MemKey}); ok && visible(e, s.clock) {
 			res.Memory = e

@@ -53,13 +53,16 @@ func PriorityFromScore(score int) Priority {
 	return 0
 }
 
-var buckets = []string{
+var buckets = [...]string{
 	BucketCompliance, BucketCost, BucketFeatures,
 	BucketReliability, BucketSecurity, BucketTechnicalDebt,
 }
 
 // Buckets returns the bucket names, sorted.
-func Buckets() []string { return append([]string(nil), buckets...) }
+func Buckets() []string { return append([]string(nil), buckets[:]...) }
+
+// numBuckets sizes the per-bucket counters.
+const numBuckets = len(buckets)
 
 func validBucket(b string) bool {
 	for _, x := range buckets {

@@ -178,7 +178,14 @@ func TestVerifyReceiptsScript(t *testing.T) {
 	}
 	script, _ := filepath.Abs("../scripts/verify_receipts.py")
 	h := chainHarness(t)
+	// Receipts of the scheduling commands, one of them of no work order.
+	h.apply(&SetSchedulerConfig{Header: Header{Node: "leader"}, Config: sampleSchedulerConfig()})
+	pr := h.apply(&RunPipeline{Pipeline: "hotfix", Title: "fix"})
+	h.apply(&Assign{ID: pr.IDs[0], Node: "worker", AgentType: "coder"})
 	rs := h.f.View().Receipts(ReceiptQuery{})
+	if rs[7].Event != EventSchedulerConfigured || rs[7].WorkOrder != "" || rs[len(rs)-1].Event != EventAssigned {
+		t.Fatalf("receipts %v", events(rs))
+	}
 	rs = append(goldenReceipts()[:0:0], rs...)
 	run := func(name string, rs []*Receipt) error {
 		path := filepath.Join(t.TempDir(), name+".jsonl")

@@ -10,11 +10,11 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// Snapshot stream layout (version 1). Integers in the header are
+// Snapshot stream layout (version 2). Integers in the header are
 // big-endian; records use the command codec's primitives (see Encode).
 //
 //	"HIVESNAP"            8 bytes magic
-//	version               1 byte (1)
+//	version               1 byte (2; 1 is still read, see below)
 //	index                 u64  last applied raft index
 //	clock                 i64  state clock
 //	wo_seq                u64  last work order number
@@ -24,21 +24,30 @@ import (
 //	records               [type byte][uvarint length][body], tables in this
 //	                      order, each in key order: work orders (by seq),
 //	                      receipts (by seq), memory (by namespace, key),
-//	                      idempotency records (by age)
+//	                      idempotency records (by age), then exactly one
+//	                      scheduler config record
 //	end                   type 0, then uvarint total record count
+//
+// Version 1, written before scheduling existed, differs only in that its
+// work order records end before Pipeline and PipelineStep and it has no
+// scheduler config record; it restores with both fields empty and
+// DefaultSchedulerConfig(). The WIP counters are not stored in either:
+// Restore rebuilds them from the work orders.
 //
 // Equal states give byte-identical snapshots. Readers validate everything
 // (order, counters, links, receipt hashes) and fail on the first problem.
 const (
-	snapMagic   = "HIVESNAP"
-	snapVersion = 1
-	maxRecord   = 4 << 20 // largest record a reader accepts
+	snapMagic     = "HIVESNAP"
+	snapVersion   = 2
+	snapVersionV1 = 1       // the format before scheduling; still read
+	maxRecord     = 4 << 20 // largest record a reader accepts
 
-	recEnd       = 0
-	recWorkOrder = 1
-	recReceipt   = 2
-	recMemory    = 3
-	recIdem      = 4
+	recEnd         = 0
+	recWorkOrder   = 1
+	recReceipt     = 2
+	recMemory      = 3
+	recIdem        = 4
+	recSchedConfig = 5 // version 2
 )
 
 // ErrBadSnapshot is returned (wrapped) by Restore for a snapshot it cannot
@@ -91,6 +100,8 @@ func writeSnapshot(out io.Writer, s *state) error {
 		rec(recIdem)
 		return true
 	})
+	encSchedulerConfig(w, &s.sched.cfg)
+	rec(recSchedConfig)
 	bw.WriteByte(recEnd)
 	var tail [binary.MaxVarintLen64]byte
 	bw.Write(tail[:binary.PutUvarint(tail[:], count)])
@@ -113,8 +124,9 @@ func decodeSnapshot(br *bufio.Reader) (*state, error) {
 	if string(hdr[:8]) != snapMagic {
 		return nil, errors.New("not a Hive snapshot (bad magic)")
 	}
-	if hdr[8] != snapVersion {
-		return nil, fmt.Errorf("unsupported version %d", hdr[8])
+	version := hdr[8]
+	if version != snapVersion && version != snapVersionV1 {
+		return nil, fmt.Errorf("unsupported version %d", version)
 	}
 	s := newState()
 	h := hdr[9:]
@@ -126,7 +138,7 @@ func decodeSnapshot(br *bufio.Reader) (*state, error) {
 	var wantHead [32]byte
 	copy(wantHead[:], h[40:])
 
-	ld := &loader{s: s}
+	ld := &loader{s: s, version: version}
 	var buf []byte
 	var count uint64
 	for {

@@ -38,9 +38,12 @@ func encWorkOrder(w *wbuf, wo *WorkOrder) {
 	w.varint(wo.CompletedAt)
 	w.uvarint(wo.CreateIndex)
 	w.uvarint(wo.ModifyIndex)
+	w.str(wo.Pipeline)
+	w.str(wo.PipelineStep)
 }
 
-func decWorkOrder(r *rbuf) *WorkOrder {
+// decWorkOrder reads a work order record of the given snapshot version.
+func decWorkOrder(r *rbuf, version byte) *WorkOrder {
 	wo := &WorkOrder{Seq: r.uvarint()}
 	wo.ID = FormatID(wo.Seq)
 	wo.Title = r.str()
@@ -71,6 +74,10 @@ func decWorkOrder(r *rbuf) *WorkOrder {
 	wo.CompletedAt = r.varint()
 	wo.CreateIndex = r.uvarint()
 	wo.ModifyIndex = r.uvarint()
+	if version >= snapVersion {
+		wo.Pipeline = r.str()
+		wo.PipelineStep = r.str()
+	}
 	return wo
 }
 
@@ -151,10 +158,12 @@ func decIdem(r *rbuf) *idemRecord {
 
 // loader rebuilds a state from snapshot records, checking as it goes.
 type loader struct {
-	s       *state
-	lastTyp byte
-	lastWO  uint64
-	lastMem *MemoryEntry
+	s         *state
+	version   byte
+	lastTyp   byte
+	lastWO    uint64
+	lastMem   *MemoryEntry
+	sawConfig bool
 }
 
 func (l *loader) load(typ byte, body []byte) error {
@@ -166,7 +175,7 @@ func (l *loader) load(typ byte, body []byte) error {
 	s := l.s
 	switch typ {
 	case recWorkOrder:
-		wo := decWorkOrder(r)
+		wo := decWorkOrder(r, l.version)
 		if err := r.done(); err != nil {
 			return err
 		}
@@ -190,7 +199,7 @@ func (l *loader) load(typ byte, body []byte) error {
 			return fmt.Errorf("receipt seq %d, want %d", rc.Seq, s.rcptSeq+1)
 		}
 		wo, ok := ParseID(rc.WorkOrder)
-		if !ok {
+		if !ok && rc.WorkOrder != "" { // "": a receipt of no work order
 			return fmt.Errorf("receipt %d: bad work order %q", rc.Seq, rc.WorkOrder)
 		}
 		if rc.ComputeHash() != rc.Hash {
@@ -224,6 +233,19 @@ func (l *loader) load(typ byte, body []byte) error {
 			return fmt.Errorf("idempotency record %q out of order or duplicated", rec.RequestID)
 		}
 		s.putIdem(rec, h)
+	case recSchedConfig:
+		if l.version < snapVersion || l.sawConfig {
+			return errors.New("unexpected or repeated scheduler config record")
+		}
+		cfg := decSchedulerConfig(r)
+		if err := r.done(); err != nil {
+			return err
+		}
+		if verr := validateSchedulerConfig(&cfg); verr != nil {
+			return fmt.Errorf("scheduler config: %v", verr)
+		}
+		l.sawConfig = true
+		s.sched = newSchedState(cfg)
 	default:
 		return fmt.Errorf("unknown record type %d", typ)
 	}
@@ -234,6 +256,9 @@ func (l *loader) load(typ byte, body []byte) error {
 // exists, and that dependency edges are recorded on both ends.
 func (l *loader) finish() error {
 	s := l.s
+	if l.version >= snapVersion && !l.sawConfig {
+		return errors.New("scheduler config record missing")
+	}
 	var err error
 	exists := func(id string) *WorkOrder {
 		seq, ok := ParseID(id)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"os"
+	"reflect"
 	"testing"
 )
 
@@ -18,8 +20,17 @@ func restoreFrom(t testing.TB, snap []byte) *FSM {
 	return f
 }
 
-// randomLog returns n mixed commands from a seeded source.
-func randomLog(seed int64, n int) []Command {
+// randomLog returns n mixed commands from a seeded source. It must keep
+// returning the same log for a seed: testdata/snapshot-v1.bin was written
+// from randomLog(11, 1500).
+func randomLog(seed int64, n int) []Command { return genLog(seed, n, false) }
+
+// schedLog is randomLog with scheduling commands too: scheduler configs
+// with small limits, assignments, pipeline runs, and work orders with
+// stages that progress moves between.
+func schedLog(seed int64, n int) []Command { return genLog(seed, n, true) }
+
+func genLog(seed int64, n int, sched bool) []Command {
 	rng := rand.New(rand.NewSource(seed))
 	var cmds []Command
 	created := 0
@@ -31,7 +42,13 @@ func randomLog(seed int64, n int) []Command {
 		if rng.Intn(4) == 0 {
 			hdr.RequestID = fmt.Sprintf("r%d", rng.Intn(n))
 		}
-		switch k := rng.Intn(20); {
+		kinds := 20
+		if sched {
+			kinds = 26
+		}
+		switch k := rng.Intn(kinds); {
+		case k >= 20:
+			cmds = append(cmds, randomSchedCommand(rng, hdr, id, &created))
 		case k < 6:
 			spec := WorkOrderSpec{Title: fmt.Sprintf("wo %d", i), Effort: int64(rng.Intn(5)), Labels: []string{labels[rng.Intn(5)]}}
 			if created > 0 && rng.Intn(2) == 0 {
@@ -80,7 +97,7 @@ func randomLog(seed int64, n int) []Command {
 }
 
 func TestDeterminism(t *testing.T) {
-	log := randomLog(42, 5000)
+	log := schedLog(42, 5000)
 	run := func() *harness {
 		h := newHarness(t)
 		for _, c := range log {
@@ -98,19 +115,68 @@ func TestDeterminism(t *testing.T) {
 		t.Fatalf("chain: %d receipts, verify %+v", v.ReceiptCount(), v.Verify(0, 0))
 	}
 	counts := v.CountsByState()
-	t.Logf("work orders %d, receipts %d, states %v", v.WorkOrderCount(), v.ReceiptCount(), counts)
+	t.Logf("work orders %d, receipts %d, states %v, in flight %v", v.WorkOrderCount(), v.ReceiptCount(), counts, v.ActiveCounts())
+	var events = map[string]int{}
+	for _, r := range v.Receipts(ReceiptQuery{Limit: MaxReceiptLimit}) {
+		events[r.Event]++
+	}
+	for _, e := range []string{EventAssigned, EventSchedulerConfigured, EventStarted, EventCompleted} {
+		if events[e] == 0 {
+			t.Errorf("the log has no %s receipt: %v", e, events)
+		}
+	}
 	// Snapshot, restore, continue: same chain as the uninterrupted FSM.
 	c := &harness{t: t, f: restoreFrom(t, sa), index: a.index, now: a.now}
 	if !bytes.Equal(c.snapshot(), sa) {
 		t.Fatal("restore + snapshot is not byte-identical")
 	}
-	more := randomLog(7, 500)
+	checkCounters(t, c.f.View())
+	more := schedLog(7, 500)
 	for _, cmd := range more {
 		a.applyRaw(cmd)
 		c.applyRaw(cmd)
 	}
 	if !bytes.Equal(a.snapshot(), c.snapshot()) || a.f.View().ChainHead() != c.f.View().ChainHead() {
 		t.Fatal("restored FSM diverged after applying more commands")
+	}
+	if !reflect.DeepEqual(a.f.View().ActiveCounts(), c.f.View().ActiveCounts()) {
+		t.Fatal("restored FSM's WIP counters diverged")
+	}
+}
+
+// TestRestoreVersion1 restores a snapshot written by the format before
+// scheduling (testdata/snapshot-v1.bin, from randomLog(11, 1500)): it must
+// equal replaying that log now, with the default scheduler config, the WIP
+// counters rebuilt, and no pipeline fields.
+func TestRestoreVersion1(t *testing.T) {
+	old, err := os.ReadFile("testdata/snapshot-v1.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old[8] != snapVersionV1 {
+		t.Fatalf("testdata is version %d", old[8])
+	}
+	f := restoreFrom(t, old)
+	h := newHarness(t)
+	for _, c := range randomLog(11, 1500) {
+		h.applyRaw(c)
+	}
+	v := f.View()
+	if !bytes.Equal(viewSnapshot(t, v), h.snapshot()) {
+		t.Fatal("a version 1 snapshot restores to a different state than replaying its log")
+	}
+	if !reflect.DeepEqual(v.SchedulerConfig(), DefaultSchedulerConfig()) {
+		t.Fatal("version 1 restores without the default scheduler config")
+	}
+	checkCounters(t, v)
+	if len(v.Active()) == 0 {
+		t.Fatal("testdata has no work in flight")
+	}
+	// Version 1 with a scheduler config record is refused.
+	bad := bytes.Clone(h.snapshot())
+	bad[8] = snapVersionV1
+	if err := New(DefaultConfig()).Restore(io.NopCloser(bytes.NewReader(bad))); !errors.Is(err, ErrBadSnapshot) {
+		t.Fatalf("version 1 with version 2 records: %v", err)
 	}
 }
 
@@ -220,6 +286,12 @@ func TestBadCommandsChangeNothing(t *testing.T) {
 		&AddDependency{ID: "WO-2", DependsOn: []string{"WO-1"}},
 		&MemoryPut{Namespace: "bad ns", Key: "k"},
 		&MemoryDelete{Namespace: "n", Key: "missing"},
+		&Assign{ID: "WO-404", Node: "n"},
+		&Assign{ID: "WO-1", Node: "n"},
+		&RunPipeline{Pipeline: "missing", Title: "x"},
+		&RunPipeline{Pipeline: "default", Title: ""},
+		&SetSchedulerConfig{Config: SchedulerConfig{Mix: map[string]int{"cost": 99}}},
+		&SetSchedulerConfig{Config: SchedulerConfig{StageWIP: map[string]int{"code": -1}}},
 	}
 	for i, c := range bad {
 		before := h.tables()
@@ -229,5 +301,39 @@ func TestBadCommandsChangeNothing(t *testing.T) {
 		if !bytes.Equal(before, h.tables()) {
 			t.Fatalf("bad command %d changed the state", i)
 		}
+	}
+}
+
+// randomSchedCommand returns one scheduling command for genLog.
+func randomSchedCommand(rng *rand.Rand, hdr Header, id func() string, created *int) Command {
+	stages := []string{"design", "code", "test", ""}
+	switch rng.Intn(7) {
+	case 0:
+		cfg := DefaultSchedulerConfig()
+		cfg.StageWIP = map[string]int{"design": rng.Intn(4), "code": rng.Intn(4), "test": rng.Intn(5)}
+		cfg.BucketWIP = map[string]int{}
+		for _, b := range buckets {
+			if rng.Intn(2) == 0 {
+				cfg.BucketWIP[b] = rng.Intn(4)
+			}
+		}
+		cfg.Pipelines = append(cfg.Pipelines, PipelineTemplate{Name: "short", Stages: []PipelineStage{
+			{Name: "build", AgentType: "coder", Stage: "code", Effort: 5}, {Name: "check", Stage: "test"},
+		}})
+		return &SetSchedulerConfig{Header: hdr, Config: cfg}
+	case 1, 2:
+		return &Assign{Header: hdr, ID: id(), Node: fmt.Sprintf("n%d", rng.Intn(3)), AgentType: []string{"", "shell"}[rng.Intn(2)]}
+	case 3:
+		name := []string{DefaultPipelineName, "short", "missing"}[rng.Intn(3)]
+		*created += 6
+		return &RunPipeline{Header: hdr, Pipeline: name, Title: "run", Labels: []string{"bug"}}
+	case 4:
+		*created++
+		return &CreateWorkOrder{Header: hdr, Spec: WorkOrderSpec{Title: "staged", Stage: stages[rng.Intn(4)],
+			Bucket: buckets[rng.Intn(numBuckets)]}}
+	case 5:
+		return &Transition{Header: hdr, ID: id(), Action: ActionProgress, Stage: stages[rng.Intn(4)]}
+	default:
+		return &Transition{Header: hdr, ID: id(), Action: []Action{ActionAdvance, ActionComplete}[rng.Intn(2)]}
 	}
 }

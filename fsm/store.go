@@ -103,6 +103,8 @@ type state struct {
 	memExpiry *btree.BTreeG[expiryKey]
 	idem      fifo[idemItem] // idempotency records by Order; a value, as rcptByH
 	idemByID  *idemIndex     // live state only; nil in clones
+	sched     *schedState    // the scheduler config in force; never nil, replaced, never modified
+	wip       wipCounts      // in-flight work orders per bucket and stage (wip.go)
 }
 
 // cmpQueue is the queue order: priority descending, CreatedAt ascending
@@ -172,6 +174,7 @@ func newState() *state {
 			return a.ns < b.ns || a.ns == b.ns && a.key < b.key
 		}),
 		idemByID: newIdemIndex(),
+		sched:    newSchedState(DefaultSchedulerConfig()),
 	}
 }
 
@@ -188,6 +191,7 @@ func (s *state) clone() *state {
 	c.mem = s.mem.Clone()
 	c.memExpiry = s.memExpiry.Clone()
 	c.idemByID = nil
+	s.wip.share()
 	return &c
 }
 
@@ -214,14 +218,18 @@ func (s *state) woReceipts(wo, from uint64) []uint64 {
 func (s *state) putWO(old, wo *WorkOrder) {
 	s.wos.set(wo.Seq, wo)
 	ni, _ := stateIndex(wo.State)
+	oi := -1
 	if old == nil {
 		s.byState.ReplaceOrInsert(woStateKey{uint8(ni), wo.Seq})
 		s.counts[ni]++
-	} else if oi, _ := stateIndex(old.State); oi != ni {
+	} else if oi, _ = stateIndex(old.State); oi != ni {
 		s.byState.Delete(woStateKey{uint8(oi), old.Seq})
 		s.byState.ReplaceOrInsert(woStateKey{uint8(ni), wo.Seq})
 		s.counts[oi]--
 		s.counts[ni]++
+	}
+	if inFlight(oi) || inFlight(ni) {
+		s.wip.update(old, wo, inFlight(oi), inFlight(ni))
 	}
 	// The queue holds keys, not objects, so it changes only with the key.
 	wasQueued, isQueued := old != nil && old.State == StateQueued, wo.State == StateQueued
@@ -243,13 +251,16 @@ func (s *state) putWO(old, wo *WorkOrder) {
 	}
 }
 
-// putReceipt appends a sealed receipt of work order wo and indexes it.
+// putReceipt appends a sealed receipt of work order wo (0 for none) and
+// indexes it.
 func (s *state) putReceipt(r *Receipt, wo uint64) {
 	s.receipts.set(r.Seq, r)
-	if prev := s.lastRcpt.get(wo); prev != 0 {
-		s.prevRcpt.set(r.Seq, prev)
+	if wo != 0 { // 0: a receipt of no work order (scheduler_configured)
+		if prev := s.lastRcpt.get(wo); prev != 0 {
+			s.prevRcpt.set(r.Seq, prev)
+		}
+		s.lastRcpt.set(wo, r.Seq)
 	}
-	s.lastRcpt.set(wo, r.Seq)
 	s.rcptByH.add(hashKey{binary.BigEndian.Uint64(r.Hash[:8]), r.Seq})
 	s.rcptSeq = r.Seq
 	s.head = r.Hash

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -32,17 +33,22 @@ func TestViewsDoNotSeeLaterApplies(t *testing.T) {
 	h.f = New(cfg)
 	var views []*View
 	var snaps [][]byte
-	for i, c := range randomLog(3, 3000) {
+	var counts []ActiveCounts
+	for i, c := range schedLog(3, 3000) {
 		h.applyRaw(c)
 		if i%37 == 0 {
 			v := h.f.View()
 			views = append(views, v)
 			snaps = append(snaps, viewSnapshot(t, v))
+			counts = append(counts, v.ActiveCounts())
 		}
 	}
 	for i, v := range views {
 		if !bytes.Equal(viewSnapshot(t, v), snaps[i]) {
 			t.Fatalf("view %d (index %d) changed after later applies", i, v.Index())
+		}
+		if !reflect.DeepEqual(v.ActiveCounts(), counts[i]) {
+			t.Fatalf("view %d (index %d): WIP counters changed after later applies", i, v.Index())
 		}
 	}
 }
@@ -51,7 +57,7 @@ func TestViewsDoNotSeeLaterApplies(t *testing.T) {
 // -race): the writer must never write memory a view can reach.
 func TestViewsConcurrentWithApply(t *testing.T) {
 	h := newHarness(t)
-	cmds := randomLog(4, 3000)
+	cmds := schedLog(4, 3000)
 	var wg sync.WaitGroup
 	done := make(chan struct{})
 	wg.Add(1)
@@ -66,6 +72,10 @@ func TestViewsConcurrentWithApply(t *testing.T) {
 			v := h.f.View()
 			v.Queue("", 10)
 			v.WorkOrders(WorkOrderFilter{State: StateQueued})
+			v.ActiveCounts()
+			v.Assigned("n1")
+			v.Unfinished()
+			v.SchedulerConfig()
 			if n := v.ReceiptCount(); n > 0 {
 				r, _ := v.Receipt(n)
 				v.Receipts(ReceiptQuery{Hash: hex.EncodeToString(r.Hash[:4])})

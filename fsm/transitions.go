@@ -17,6 +17,7 @@ const ActionRequeue Action = "requeue"
 //
 //	action    from                          to                 receipt
 //	start     queued                        in_progress        started (attempt+1, assignee = header node + agent)
+//	(Assign)  queued                        in_progress        assigned (attempt+1, assignee = Assign.Node + agent)
 //	advance   in_progress                   review             advanced
 //	          review                        testing            advanced
 //	          testing                       completed          completed
@@ -25,6 +26,9 @@ const ActionRequeue Action = "requeue"
 //	fail      in_progress, review, testing  failed             failed (evidence → Result)
 //	requeue   in_progress, review, testing  queued             requeued (assignee cleared)
 //	cancel    any non-terminal              cancelled          cancelled
+//
+// Start and Assign also respect the WIP limits of the SchedulerConfig
+// (ErrWIPLimit, checked after the state; see wip.go).
 //
 // Attempt fencing: a non-zero Transition.Attempt must equal the work
 // order's attempt, else ErrStaleAttempt (checked before the state, so a
@@ -95,12 +99,10 @@ func applyTransition(t *tx, c Command) *Error {
 	from := wo.State
 	switch tr.Action {
 	case ActionStart:
-		m := t.mutOf(wo)
-		m.State = StateInProgress
-		m.Attempt++
-		m.Assignee = Assignee{Node: tr.Node, Agent: tr.Agent}
-		m.StartedAt = t.now
-		t.receipt(m, EventStarted, from, tr.Agent, nil)
+		if err := t.checkWIP(wo, "start"); err != nil {
+			return err
+		}
+		t.start(wo, tr.Node, tr.Agent, EventStarted)
 	case ActionAdvance:
 		switch from {
 		case StateInProgress, StateReview:
@@ -149,14 +151,37 @@ func applyTransition(t *tx, c Command) *Error {
 
 func refuse(wo *WorkOrder, a Action, rule transitionRule) *Error {
 	if a == ActionStart {
-		switch wo.State {
-		case StateBlocked:
-			return Errorf(ErrBlockedByDependencies, "cannot start %s: blocked (%s)", wo.ID, wo.BlockedReason)
-		case StateInProgress, StateReview, StateTesting:
-			return Errorf(ErrAlreadyStarted, "cannot start %s: already started (state %s, attempt %d)", wo.ID, wo.State, wo.Attempt)
+		if err := refuseStart(wo, "start"); err != nil {
+			return err
 		}
 	}
 	return Errorf(ErrInvalidTransition, "cannot %s %s: state is %s (allowed from %s)", a, wo.ID, wo.State, rule.allowed())
+}
+
+// refuseStart returns the precise refusal to start (verb: start or assign)
+// a blocked or already started work order, nil for other states.
+func refuseStart(wo *WorkOrder, verb string) *Error {
+	switch wo.State {
+	case StateBlocked:
+		return Errorf(ErrBlockedByDependencies, "cannot %s %s: blocked (%s)", verb, wo.ID, wo.BlockedReason)
+	case StateInProgress, StateReview, StateTesting:
+		return Errorf(ErrAlreadyStarted, "cannot %s %s: already started (state %s, attempt %d)", verb, wo.ID, wo.State, wo.Attempt)
+	}
+	return nil
+}
+
+// start moves the queued wo to in_progress with the next attempt, held by
+// agent on node, and appends the receipt event (started or assigned)
+// naming that node and agent. The caller has checked the state and WIP.
+func (t *tx) start(wo *WorkOrder, node, agent, event string) *WorkOrder {
+	m := t.mutOf(wo)
+	m.State = StateInProgress
+	m.Attempt++
+	m.Assignee = Assignee{Node: node, Agent: agent}
+	m.StartedAt = t.now
+	t.receipt(m, event, StateQueued, agent, nil)
+	t.receipts[len(t.receipts)-1].r.Node = node
+	return m
 }
 
 // complete checks the children, then completes wo and unblocks dependents.

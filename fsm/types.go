@@ -79,6 +79,8 @@ type WorkOrder struct {
 	Dependents    []string // sorted; derived, kept for cheap unblocking
 	Parent        string
 	Children      []string // sorted
+	Pipeline      string   // RunPipeline: the template's name, on the run and on each of its stages
+	PipelineStep  string   // RunPipeline: the template stage's name, on a stage work order ("" on the run)
 	State         State
 	BlockedReason string // why it is blocked, e.g. "dependencies" or "dependency_failed:WO-3"
 	Attempt       uint64

@@ -29,9 +29,33 @@ const (
 // It returns an *Error with code invalid_argument (or self_dependency) and
 // a message naming the offending field. Apply runs the same checks, so an
 // invalid command that is proposed anyway fails cleanly.
+//
+// Validate also compiles the delegation patterns of a SetSchedulerConfig
+// (see SchedulerConfig.Validate); Apply does not, so that the outcome of a
+// committed entry never depends on the regexp package of the build that
+// applies it.
 func Validate(c Command) error {
 	if err := validate(c); err != nil {
 		return err
+	}
+	if err := compileCommandRules(c); err != nil {
+		return err
+	}
+	return nil
+}
+
+// compileCommandRules compiles the delegation patterns of c, or of the
+// commands of a Batch c.
+func compileCommandRules(c Command) *Error {
+	switch c := c.(type) {
+	case *SetSchedulerConfig:
+		return compileRules(c.Config.Rules)
+	case *Batch:
+		for i, sub := range c.Commands {
+			if err := compileCommandRules(sub); err != nil {
+				return &Error{Code: err.Code, Message: "commands[" + strconv.Itoa(i) + "]: " + err.Message}
+			}
+		}
 	}
 	return nil
 }
@@ -97,6 +121,21 @@ func validate(c Command) *Error {
 		return nil
 	case *Tick:
 		return validateHeader(&c.Header)
+	case *SetSchedulerConfig:
+		if err := validateHeader(&c.Header); err != nil {
+			return err
+		}
+		return validateSchedulerConfig(&c.Config)
+	case *Assign:
+		if err := validateHeader(&c.Header); err != nil {
+			return err
+		}
+		return validateAssign(c)
+	case *RunPipeline:
+		if err := validateHeader(&c.Header); err != nil {
+			return err
+		}
+		return validateRunPipeline(c)
 	case nil:
 		return Errorf(ErrInvalidArgument, "command: nil")
 	}

@@ -51,6 +51,9 @@ func applyCreate(t *tx, c Command) *Error {
 		if p.State.Terminal() {
 			return Errorf(ErrInvalidTransition, "cannot add a sub-work order to %s: state is %s", p.ID, p.State)
 		}
+		if isPipelineRun(p) {
+			return Errorf(ErrInvalidTransition, "cannot add a sub-work order to %s: it is a pipeline run (its stages are fixed)", p.ID)
+		}
 		parent = p
 	}
 	deps := sortedIDs(s.DependsOn)
@@ -158,7 +161,8 @@ func (t *tx) blockState(wo *WorkOrder) (State, string) {
 
 // settle re-evaluates the blocked dependents of x after x completed, failed
 // or was cancelled. After a completion, a dependent whose dependencies are
-// now all completed becomes queued (receipt unblocked). After a failure or
+// now all completed becomes queued (receipt unblocked), or, for a
+// pipeline run, completed (see pipeline.go). After a failure or
 // cancellation every blocked dependent stays blocked, its BlockedReason
 // names the lowest-numbered failed or cancelled dependency, and it gets a
 // dependency_failed or dependency_cancelled receipt.
@@ -174,6 +178,10 @@ func (t *tx) settle(x *WorkOrder) {
 		case StateCompleted:
 			if st == StateQueued {
 				m := t.mutOf(d)
+				if isPipelineRun(m) {
+					t.finishRun(m)
+					continue
+				}
 				m.State, m.BlockedReason = st, reason
 				t.receipt(m, EventUnblocked, StateBlocked, "", nil)
 			}

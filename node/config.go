@@ -32,6 +32,7 @@ type Config struct {
 	Gossip          GossipTimeouts
 	GossipKey       []byte       // optional AES key (16, 24 or 32 bytes) encrypting gossip
 	FSM             fsm.Config   // replicated rules (SLAs, ...); must be identical on every node
+	EnableDebug     bool         // serve Go's profiler (net/http/pprof) under /debug/pprof/ on the HTTP API
 	Logger          hclog.Logger // default: hclog.New at info level to stderr
 }
 
@@ -47,7 +48,7 @@ type RaftTimeouts struct {
 	TrailingLogs        uint64        // default 10240
 	ReconcileInterval   time.Duration // how often the leader reconciles gossip members with the raft configuration; default 10s
 	ProposeBatchMax     int           // max commands coalesced into one log entry; default 512
-	ProposeInflight     int           // max coalesced entries in flight at once; default 4
+	ProposeInflight     int           // max coalesced entries in flight at once; default 2
 	ApplyTimeout        time.Duration // how long a write waits for commit; default 10s
 	ConsistentReadWait  time.Duration // how long a linearizable read waits for the leader check; default 5s
 	ExpiryCheckInterval time.Duration // how often the leader looks for due memory TTLs; default 1s
@@ -93,7 +94,7 @@ func DefaultConfig() Config {
 			TrailingLogs:        10240,
 			ReconcileInterval:   10 * time.Second,
 			ProposeBatchMax:     512,
-			ProposeInflight:     4,
+			ProposeInflight:     2,
 			ApplyTimeout:        10 * time.Second,
 			ConsistentReadWait:  5 * time.Second,
 			ExpiryCheckInterval: time.Second,

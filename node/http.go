@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -66,11 +68,15 @@ var _ backend = (*Node)(nil)
 // httpServer serves the HTTP API of one node. Its handlers depend only on
 // the backend, so they can be tested without raft.
 type httpServer struct {
-	b      backend
-	logger hclog.Logger
-	mux    *http.ServeMux
-	srv    *http.Server
-	fwd    *http.Transport // forwarding to the leader
+	b        backend
+	logger   hclog.Logger
+	mux      *http.ServeMux
+	srv      *http.Server
+	fwd      *http.Transport // forwarding to the leader
+	batcher  *forwardBatcher // coalesces forwarded writes
+	items    http.Handler    // serves the writes of a forwarded batch
+	workers  *workerPool     // runs the writes of forwarded batches
+	proxyLog *log.Logger     // the reverse proxy's errors
 
 	bgCtx    context.Context // parent of request contexts; cancelled by stop
 	bgCancel context.CancelFunc
@@ -93,21 +99,25 @@ func newHTTPServer(b backend, logger hclog.Logger) *httpServer {
 		mux:    http.NewServeMux(),
 		fwd:    newForwardTransport(),
 	}
+	s.proxyLog = logger.Named("forward").StandardLogger(nil)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	s.leaveCtx, s.leaveCancel = context.WithCancel(context.Background())
+	s.batcher = newForwardBatcher(s.bgCtx, b.Name(), s.fwd)
+	s.workers = newWorkerPool(s.bgCtx)
 	s.routes()
+	s.items = s.handler()
 	return s
 }
 
 // routes registers every route of api/doc.go.
 func (s *httpServer) routes() {
 	m := s.mux
-	m.HandleFunc("POST /v1/workorders", s.createWorkOrder)
+	m.HandleFunc("POST /v1/workorders", s.write(s.createWorkOrder))
 	m.HandleFunc("GET /v1/workorders", s.listWorkOrders)
 	m.HandleFunc("GET /v1/workorders/{id}", s.getWorkOrder)
-	m.HandleFunc("POST /v1/workorders/{id}/{action}", s.transitionWorkOrder)
-	m.HandleFunc("POST /v1/workorders/{id}/dependencies", s.addDependencies)
-	m.HandleFunc("DELETE /v1/workorders/{id}/dependencies", s.removeDependencies)
+	m.HandleFunc("POST /v1/workorders/{id}/{action}", s.write(s.transitionWorkOrder))
+	m.HandleFunc("POST /v1/workorders/{id}/dependencies", s.write(s.addDependencies))
+	m.HandleFunc("DELETE /v1/workorders/{id}/dependencies", s.write(s.removeDependencies))
 	m.HandleFunc("GET /v1/queue", s.queue)
 
 	m.HandleFunc("GET /v1/receipts", s.listReceipts)
@@ -115,19 +125,54 @@ func (s *httpServer) routes() {
 	m.HandleFunc("GET /v1/receipts/verify", s.verifyReceipts)
 	m.HandleFunc("GET /v1/receipts/export", s.exportReceipts)
 
-	m.HandleFunc("PUT /v1/memory/{namespace}/{key}", s.memoryPut)
+	m.HandleFunc("PUT /v1/memory/{namespace}/{key}", s.write(s.memoryPut))
 	m.HandleFunc("GET /v1/memory/{namespace}/{key}", s.memoryGet)
-	m.HandleFunc("DELETE /v1/memory/{namespace}/{key}", s.memoryDelete)
+	m.HandleFunc("DELETE /v1/memory/{namespace}/{key}", s.write(s.memoryDelete))
 	m.HandleFunc("GET /v1/memory/{namespace}", s.memoryList)
 	m.HandleFunc("GET /v1/memory", s.memoryExport)
-	m.HandleFunc("POST /v1/memory", s.memoryImport)
+	m.HandleFunc("POST /v1/memory", s.write(s.memoryImport))
 	// api/types.go names the import route /v1/memory/import; accept both.
-	m.HandleFunc("POST /v1/memory/import", s.memoryImport)
+	m.HandleFunc("POST /v1/memory/import", s.write(s.memoryImport))
 
 	m.HandleFunc("GET /v1/members", s.members)
 	m.HandleFunc("GET /v1/status", s.status)
 	m.HandleFunc("PUT /v1/agent/join", s.agentJoin)
 	m.HandleFunc("PUT /v1/agent/leave", s.agentLeave)
+
+	m.HandleFunc("POST "+pathForwardBatch, s.forwardedBatch)
+}
+
+// write wraps a handler whose request is a proposal. A follower forwards
+// such a request to the leader as it came, without decoding it, as
+// Consul's and Nomad's RPC layers do: the leader decodes, validates and
+// answers it, and the follower relays the answer. A request that was
+// already forwarded once goes to the handler, which answers it itself
+// (and never forwards it again).
+func (s *httpServer) write(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.b.IsLeader() || r.Header.Get(headerForwardedBy) != "" {
+			h(w, r)
+			return
+		}
+		body, aerr := readBody(w, r)
+		if aerr != nil {
+			writeAPIError(w, aerr)
+			return
+		}
+		s.forward(w, r, body, "")
+	}
+}
+
+// debugRoutes serves Go's profiler under /debug/pprof/, as Consul does
+// with enable_debug. It is off by default: profiles reveal internals and
+// cost CPU while they are taken.
+func (s *httpServer) debugRoutes() {
+	m := s.mux
+	m.HandleFunc("GET /debug/pprof/", pprof.Index)
+	m.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
 // handler returns the API with panic recovery, access logging and JSON
@@ -235,6 +280,9 @@ func (n *Node) startHTTP() error {
 		return errors.New("node: no HTTP listener")
 	}
 	s := newHTTPServer(n, n.logger.Named("http"))
+	if n.cfg.EnableDebug {
+		s.debugRoutes()
+	}
 	s.srv = &http.Server{
 		Handler:           s.handler(),
 		ReadHeaderTimeout: httpReadHeaderTimeout,
@@ -284,13 +332,20 @@ type leaveCtxKey struct{}
 // waits for it: the goroutine ends as soon as Leave returns.
 func (s *httpServer) stop(ctx context.Context) error {
 	s.bgCancel()
-	s.fwd.CloseIdleConnections()
+	s.batcher.halt()
 	if ctx.Value(leaveCtxKey{}) != nil {
+		s.fwd.CloseIdleConnections()
 		return nil
 	}
 	s.leaveCancel()
 	done := make(chan struct{})
-	go func() { s.bg.Wait(); close(done) }()
+	go func() {
+		s.bg.Wait()
+		_ = s.batcher.stop(ctx)
+		_ = s.workers.stop(ctx)
+		s.fwd.CloseIdleConnections()
+		close(done)
+	}()
 	select {
 	case <-done:
 		return nil

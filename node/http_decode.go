@@ -17,7 +17,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	body, err := readAllSized(http.MaxBytesReader(w, r.Body, maxBodyBytes), r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -25,6 +25,30 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 				message: fmt.Sprintf("request body exceeds %d bytes", maxBodyBytes)}
 		}
 		return nil, &apiError{status: http.StatusBadRequest, code: "bad_json", message: "reading the body: " + err.Error()}
+	}
+	return body, nil
+}
+
+// readAllSized reads rd to its end, in one allocation when the request
+// announced its length (and that length is within bounds).
+func readAllSized(rd io.Reader, length int64) ([]byte, error) {
+	if length <= 0 || length > maxBodyBytes {
+		return io.ReadAll(rd)
+	}
+	body := make([]byte, length, length+1)
+	if _, err := io.ReadFull(rd, body); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	// Anything beyond the announced length is an error of the reader's.
+	var extra [1]byte
+	if n, err := rd.Read(extra[:]); n > 0 || err != nil && err != io.EOF {
+		if err == nil {
+			err = errors.New("body longer than its Content-Length")
+		}
+		return nil, err
 	}
 	return body, nil
 }

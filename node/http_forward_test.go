@@ -36,11 +36,12 @@ func TestHTTPForwardToLeader(t *testing.T) {
 	}
 	// Business errors come back as the leader gave them.
 	f.do("POST", "/v1/workorders/WO-1/complete", nil).apiErr(t, http.StatusConflict, "invalid_transition")
-	// Bad input is refused by the follower itself.
+	// Bad input is refused: the follower forwards it undecoded, the leader
+	// validates it before proposing anything.
 	proposals := l.b.proposalCount()
 	f.do("POST", "/v1/workorders", `{"title":""}`).apiErr(t, http.StatusBadRequest, "invalid_argument")
 	if l.b.proposalCount() != proposals {
-		t.Fatal("bad input was forwarded")
+		t.Fatal("bad input was proposed")
 	}
 
 	// A linearizable read is answered by the leader; ?stale locally.

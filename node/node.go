@@ -37,7 +37,6 @@ type Node struct {
 	httpAddr     string      // advertised HTTP address
 	http         *httpServer // the HTTP layer (http.go); nil until startHTTP
 
-	stream     *streamLayer
 	transport  *raft.NetworkTransport
 	store      *raftboltdb.BoltStore
 	raft       *raft.Raft
@@ -241,8 +240,6 @@ func (n *Node) shutdown(ctx context.Context) error {
 	}
 	if n.transport != nil {
 		_ = n.transport.Close()
-	} else if n.stream != nil {
-		_ = n.stream.Close()
 	}
 	done := make(chan struct{})
 	go func() { n.wg.Wait(); close(done) }()

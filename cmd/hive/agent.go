@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -46,6 +48,8 @@ func agentFlags() []cli.Flag {
 			Usage: "bootstrap raft once `N` servers see each other (1: alone)"},
 		&cli.DurationFlag{Name: "dead-server-grace", Category: catCluster, EnvVars: env("dead-server-grace"),
 			Usage: "remove a failed node from the voters after `DURATION` (default 2m)"},
+		&cli.BoolFlag{Name: "enable-debug", Category: catNode, EnvVars: env("enable-debug"),
+			Usage: "serve Go's profiler under /debug/pprof/ on the HTTP API"},
 	}
 }
 
@@ -64,6 +68,7 @@ type agentFile struct {
 	Dev             bool     `json:"dev"`
 	DeadServerGrace string   `json:"dead_server_grace"`
 	LogLevel        string   `json:"log_level"`
+	EnableDebug     bool     `json:"enable_debug"`
 }
 
 func agentCommand() *cli.Command {
@@ -73,7 +78,8 @@ func agentCommand() *cli.Command {
 		UsageText: "hive agent [-dev | --data-dir DIR] [options]",
 		Description: description(`Runs one node of the swarm in the foreground: raft, gossip and the HTTP API.
 The first SIGINT or SIGTERM makes it leave the swarm gracefully and exit 0; a
-second one shuts it down at once. Settings come from, in increasing order of
+second one makes it exit at once with status 1, without waiting for the node
+to stop. Settings come from, in increasing order of
 precedence: defaults, --config FILE (JSON, fields named like the flags with
 underscores: {"data_dir": "/var/lib/hive", "join": ["10.0.0.5:7072"]}), HIVE_*
 environment variables, flags.`,
@@ -156,6 +162,7 @@ func agentConfig(c *cli.Context) (node.Config, error) {
 	if c.IsSet("dead-server-grace") {
 		cfg.DeadServerGrace = c.Duration("dead-server-grace")
 	}
+	cfg.EnableDebug = file.EnableDebug || c.Bool("enable-debug")
 	level := c.String(flagLogLevel)
 	if !c.IsSet(flagLogLevel) && file.LogLevel != "" {
 		level = file.LogLevel
@@ -196,6 +203,7 @@ func agentRun(c *cli.Context) error {
 	}
 	ctx, cancel := context.WithCancel(c.Context)
 	defer cancel()
+	errw := c.App.ErrWriter
 	started := make(chan error, 1)
 	go func() { started <- n.Start(ctx) }()
 	select {
@@ -205,36 +213,56 @@ func agentRun(c *cli.Context) error {
 		}
 	case sig := <-sigs:
 		cancel()
-		<-started
-		fmt.Fprintf(c.App.ErrWriter, "Caught %s during start-up; shutting down\n", sig)
-		return shutdown(n)
+		fmt.Fprintf(errw, "Caught %s during start-up; shutting down (again to force)\n", sig)
+		return untilForced(errw, sigs, func() error {
+			<-started
+			return shutdown(n)
+		})
 	}
 	printBanner(c, cfg, n)
 
 	sig := <-sigs
-	fmt.Fprintf(c.App.ErrWriter, "Caught %s; leaving the swarm gracefully (again to force)\n", sig)
-	left := make(chan error, 1)
-	go func() {
+	fmt.Fprintf(errw, "Caught %s; leaving the swarm gracefully (again to force)\n", sig)
+	return untilForced(errw, sigs, func() error {
 		lctx, lcancel := context.WithTimeout(context.Background(), leaveTimeout)
 		defer lcancel()
-		left <- n.Leave(lctx)
-	}()
-	select {
-	case err := <-left:
-		if err != nil {
-			fmt.Fprintf(c.App.ErrWriter, "Graceful leave failed: %v; shutting down\n", err)
+		if err := agentLeave(lctx, n); err != nil {
+			fmt.Fprintf(errw, "Graceful leave failed: %v; shutting down\n", err)
 			if serr := shutdown(n); serr != nil {
 				return serr
 			}
 			return &cliError{code: "leave_failed", msg: err.Error()}
 		}
-		fmt.Fprintln(c.App.ErrWriter, "Left the swarm")
+		fmt.Fprintln(errw, "Left the swarm")
 		return shutdown(n)
-	case sig := <-sigs:
-		fmt.Fprintf(c.App.ErrWriter, "Caught %s again; shutting down now\n", sig)
-		err := shutdown(n)
-		<-left
+	})
+}
+
+// agentLeave leaves the swarm; tests replace it to hold a leave open.
+var agentLeave = func(ctx context.Context, n *node.Node) error { return n.Leave(ctx) }
+
+// agentStopping tracks a graceful stop that a second signal abandoned:
+// the process exits without waiting for it, as Consul's agent does, but
+// a test that runs the agent in-process waits for it.
+var agentStopping sync.WaitGroup
+
+// untilForced runs a graceful stop and returns its result, unless another
+// signal arrives first: then it says so and returns an error at once,
+// leaving the stop running (the process is about to exit; the data on
+// disk is as safe as after a crash, which raft recovers from).
+func untilForced(errw io.Writer, sigs <-chan os.Signal, graceful func() error) error {
+	done := make(chan error, 1)
+	agentStopping.Add(1)
+	go func() {
+		defer agentStopping.Done()
+		done <- graceful()
+	}()
+	select {
+	case err := <-done:
 		return err
+	case sig := <-sigs:
+		fmt.Fprintf(errw, "Caught %s again; exiting now without waiting for the node to stop\n", sig)
+		return &cliError{code: "interrupted", msg: fmt.Sprintf("forced exit on a second %s", sig)}
 	}
 }
 

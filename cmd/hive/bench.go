@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -55,8 +56,9 @@ committed. The run ends after -n measured requests or --duration, whichever
 comes first. Without --address (or HIVE_ADDR) the bench starts a throwaway
 cluster of --local nodes as child processes of this binary on 127.0.0.1 and
 removes it afterwards. --baseline first runs bare hashicorp/raft with as many
-nodes in this process, with the stores and timings of a Hive node and one
-proposal per log entry, and prints Hive's figures as a ratio of it. With a
+nodes in this process, set up by Hive's own code (raft config, stores,
+transport) and with one proposal per log entry, and prints Hive's figures as
+a ratio of it. With a
 list of clients (-c 1,64,256) every point is measured; the baseline runs all
 its points before Hive starts, so the two never share the CPU.
 Exits 1 if more than 1% of the requests of any point fail.`,
@@ -72,6 +74,7 @@ Exits 1 if more than 1% of the requests of any point fail.`,
 			&cli.BoolFlag{Name: "baseline", Usage: "also measure bare hashicorp/raft at each point and print Hive/raft ratios"},
 			&cli.IntFlag{Name: "entry-size", Value: bench.DefaultEntrySize, Usage: "`BYTES` per baseline log entry (about an encoded create command)"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "timeout of one request"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write the bench process's own CPU profile (load generator and baseline) to `FILE`"},
 		},
 		Action: runBenchCreate,
 	}
@@ -176,6 +179,14 @@ func runBenchCreate(c *cli.Context) error {
 		}
 	}()
 
+	if path := c.String("cpuprofile"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			return invalidf("--cpuprofile: %v", err)
+		}
+		defer stopProfile()
+	}
+
 	report, runErr := runBench(ctx, s, logger)
 	if report.measured() {
 		var err error
@@ -203,6 +214,23 @@ func runBenchCreate(c *cli.Context) error {
 		}
 	}
 	return nil
+}
+
+// startCPUProfile profiles this process's CPU into path until the
+// returned function is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 // hclogLevel maps the CLI's --log-level to hclog's levels.

@@ -286,7 +286,7 @@ func (lc *localCluster) HTTPAddrs() []string {
 
 // Stop stops every agent, waits for all of them and removes the
 // cluster's directory. An agent's first SIGTERM starts a graceful leave,
-// its second shuts it down at once; a throwaway cluster needs no leave, so
+// its second makes it exit at once; a throwaway cluster needs no leave, so
 // Stop repeats SIGTERM until the agent exits, and kills those still
 // running after grace. It is safe to call more than once.
 func (lc *localCluster) Stop(grace time.Duration) error {
