@@ -36,6 +36,36 @@ type WorkOrder struct {
 	CompletedAt   *time.Time      `json:"completed_at,omitempty"`
 	CreateIndex   uint64          `json:"create_index"`
 	ModifyIndex   uint64          `json:"modify_index"`
+
+	// Pipeline runs (POST /v1/pipelines/{name}/runs).
+	Pipeline     string `json:"pipeline,omitempty"`      // the template's name, on the run and on each of its stages
+	PipelineStep string `json:"pipeline_step,omitempty"` // the template stage's name, on a stage work order
+
+	// Failure handling: retries, the andon cord and SLA events.
+	Retry           *RetryPolicy `json:"retry,omitempty"`            // the effective policy (defaults filled in)
+	Retries         uint32       `json:"retries,omitempty"`          // failed attempts that were retried so far
+	NotBefore       *time.Time   `json:"not_before,omitempty"`       // queued after a failure: backs off until then
+	LastReason      string       `json:"last_reason,omitempty"`      // reason of the last fail, retry or requeue
+	Andon           string       `json:"andon,omitempty"`            // "AN-n" while quarantined by that open andon
+	FixFor          string       `json:"fix_for,omitempty"`          // "AN-n" when this is that andon's fix work order
+	SLAWarned       *time.Time   `json:"sla_warned,omitempty"`       // the deadline an SLA warning was recorded for
+	SLABreached     *time.Time   `json:"sla_breached,omitempty"`     // the deadline an SLA breach was recorded for
+	PredictedFinish *time.Time   `json:"predicted_finish,omitempty"` // the last SLA event's predicted finish
+}
+
+// RetryPolicy says how often and how fast a failed attempt of a work
+// order is retried: after a failure with attempts left, the work order is
+// queued again and not started before a backoff of
+// InitialDelay·Factor^(retry-1), at most MaxDelay, less up to 20 % of
+// deterministic jitter. Durations are Go duration strings ("1s", "2m30s").
+// In a create request every field is optional: an absent (zero) one takes
+// its default (3 attempts, 1s, ×2, at most 1m); a work order always shows
+// the effective policy.
+type RetryPolicy struct {
+	MaxAttempts  int     `json:"max_attempts,omitempty"`  // attempts that may fail before the work order fails; 1 = never retry (max 100)
+	InitialDelay string  `json:"initial_delay,omitempty"` // backoff before the first retry (at most 168h)
+	Factor       float64 `json:"factor,omitempty"`        // backoff growth per retry, 1 to 10 with at most 2 decimals (2 = doubles)
+	MaxDelay     string  `json:"max_delay,omitempty"`     // backoff cap, at least the initial delay (at most 168h)
 }
 
 // Evidence is an agent's (or a person's) report attached to a result.
@@ -62,6 +92,7 @@ type CreateWorkOrderRequest struct {
 	DependsOn     []string        `json:"depends_on,omitempty"`
 	Deadline      *time.Time      `json:"deadline,omitempty"`
 	Parent        string          `json:"parent,omitempty"`
+	Retry         *RetryPolicy    `json:"retry,omitempty"`      // absent: the default policy
 	RequestID     string          `json:"request_id,omitempty"` // idempotency key; also accepted as the Idempotency-Key header
 }
 
@@ -75,7 +106,8 @@ type TransitionRequest struct {
 	Progress  string    `json:"progress,omitempty"`
 	Evidence  *Evidence `json:"evidence,omitempty"`
 	Reason    string    `json:"reason,omitempty"`
-	Cascade   bool      `json:"cascade,omitempty"` // cancel: also cancel unfinished dependents
+	Cascade   bool      `json:"cascade,omitempty"`  // cancel: also cancel unfinished dependents
+	NoRetry   bool      `json:"no_retry,omitempty"` // fail: fail for good even when the retry policy has attempts left
 	RequestID string    `json:"request_id,omitempty"`
 }
 
@@ -173,6 +205,20 @@ type Member struct {
 	Status   string `json:"status"`    // alive, suspect, dead, left
 	RaftRole string `json:"raft_role"` // leader, voter, nonvoter, none
 	Leader   bool   `json:"leader"`
+	// AgentTypes are the agent types the node offers, with how many of
+	// each it can run and is running, as it last gossiped them. Empty
+	// when the node offers none or its metadata is not known.
+	AgentTypes []AgentSlot `json:"agent_types,omitempty"`
+	// Load is the share of the node's agent slots in use, from 0 (idle)
+	// to 1 (every slot busy), as it last gossiped it; 0 when unknown.
+	Load float64 `json:"load"`
+}
+
+// AgentSlot is one agent type a node offers.
+type AgentSlot struct {
+	Type     string `json:"type"`
+	Capacity int    `json:"capacity"` // work orders of this type the node runs at once
+	Running  int    `json:"running"`  // work orders of this type it is running
 }
 
 // MemberList is the body of GET /v1/members.

@@ -1,8 +1,8 @@
 // Package cluster holds the decisions of the leader's control loop: which
 // queued work order starts on which node, and why the others wait.
 //
-// The package is pure decision logic. It does not touch raft, the network
-// or a clock: the leader passes in the queued candidates, the nodes as
+// Its decisions are pure logic. They do not touch raft, the network or a
+// clock: the leader passes in the queued candidates, the nodes as
 // gossip sees them, the work in flight, the time and the replicated
 // Config, and gets back a Plan. The same inputs give the same Plan on
 // every node, whatever order they are listed in, so a new leader picks up
@@ -34,4 +34,10 @@
 // Pipeline template into a chain of dependent work orders for the API to
 // submit. CandidateFromWorkOrder and RunningFromWorkOrders adapt the FSM's
 // records; the package imports fsm read-only and nothing else of Hive.
+//
+// Loop is the control loop that drives those decisions on the leader: it
+// reads the state and the nodes through small interfaces the node
+// implements, plans on every commit, gossip change and timer tick, and
+// proposes a pass's assignments as one batch. It keeps nothing that the
+// FSM and gossip cannot rebuild, so it is simply restarted on a new leader.
 package cluster

@@ -23,6 +23,11 @@ var applyFuncs = [...]applyFunc{
 	SetSchedulerConfigType: applySetSchedulerConfig,
 	AssignType:             applyAssign,
 	RunPipelineType:        applyRunPipeline,
+	AndonTriggerType:       applyAndonTrigger,
+	AndonUpdateType:        applyAndonUpdate,
+	AndonResolveType:       applyAndonResolve,
+	SLAEventType:           applySLAEvent,
+	RecordStaleType:        applyRecordStale,
 }
 
 func isIgnorable(err error) bool { return errors.Is(err, ErrUnknownIgnorable) }
@@ -59,11 +64,14 @@ type tx struct {
 	receipts []pendingReceipt // unsealed: Seq, PrevHash and Hash are set by commit
 	slab     []Receipt        // preallocated receipts, handed out by commit
 
-	resWO  *WorkOrder
-	resMem *MemoryEntry
-	resIDs []string
-	count  int
-	sched  *schedState // a new scheduler config, set by commit
+	resWO   *WorkOrder
+	resMem  *MemoryEntry
+	resIDs  []string
+	count   int
+	sched   *schedState // a new scheduler config, set by commit
+	andon   *Andon      // a new or changed andon (at most one per command), set by commit
+	open    []uint64    // the new open-andon list when openSet, set by commit
+	openSet bool
 }
 
 func (t *tx) reset(s *state, cfg *Config, index uint64, hdr *Header) {
@@ -75,6 +83,7 @@ func (t *tx) reset(s *state, cfg *Config, index uint64, hdr *Header) {
 	t.s, t.cfg, t.index, t.hdr, t.now = s, cfg, index, hdr, s.clock
 	t.woSeq = s.woSeq
 	t.resWO, t.resMem, t.resIDs, t.count, t.sched = nil, nil, nil, 0, nil
+	t.andon, t.open, t.openSet = nil, nil, false
 }
 
 func (t *tx) find(seq uint64) int {
@@ -179,6 +188,13 @@ func (t *tx) commit(res *Result, one *[1]*Receipt) {
 	if t.sched != nil {
 		s.sched = t.sched
 	}
+	if t.andon != nil {
+		s.andons.set(t.andon.Seq, t.andon)
+		res.Andon = t.andon
+	}
+	if t.openSet {
+		s.andonOpen = t.open
+	}
 	if len(t.receipts) > 0 {
 		if len(t.receipts) == 1 {
 			res.Receipts = one[:]
@@ -282,6 +298,16 @@ func headerOf(c Command) *Header {
 	case *Assign:
 		return &c.Header
 	case *RunPipeline:
+		return &c.Header
+	case *AndonTrigger:
+		return &c.Header
+	case *AndonUpdate:
+		return &c.Header
+	case *AndonResolve:
+		return &c.Header
+	case *SLAEvent:
+		return &c.Header
+	case *RecordStale:
 		return &c.Header
 	}
 	return nil

@@ -7,9 +7,19 @@ import (
 )
 
 // CodecVersion is the body version this package writes after the type byte.
-// Decode accepts exactly this version; a new body layout gets a new version
-// (and a decoder for the old one) rather than a changed meaning.
+// A new body layout gets a new version (and a decoder for the old one)
+// rather than a changed meaning.
 const CodecVersion byte = 1
+
+// CodecVersionExt is the body version of a CreateWorkOrder or Transition
+// that uses a field added after version 1: the version 1 body followed by
+// the extension (CreateWorkOrder: Spec.Retry as uvarint MaxAttempts,
+// varint InitialDelay, uvarint Factor, varint MaxDelay; Transition:
+// NoRetry as a bool byte). Encode writes it only when such a field is
+// set, so every other command keeps its version 1 bytes and an older node
+// decodes it; Decode accepts version 1 for every type and this version for
+// those two.
+const CodecVersionExt byte = 2
 
 // Codec errors. A committed entry that fails with anything other than
 // ErrUnknownIgnorable is fatal to Apply.
@@ -43,6 +53,7 @@ func encodeTo(w *wbuf, c Command, top bool) error {
 		return fmt.Errorf("fsm: encode: nil command")
 	}
 	w.byte1(byte(c.Type()))
+	vpos := len(w.b)
 	w.byte1(CodecVersion)
 	switch c := c.(type) {
 	case *Batch:
@@ -74,6 +85,10 @@ func encodeTo(w *wbuf, c Command, top bool) error {
 		w.strs(s.DependsOn)
 		w.varint(s.Deadline)
 		w.str(s.Parent)
+		if s.Retry != (RetryPolicy{}) {
+			w.b[vpos] = CodecVersionExt
+			encRetry(w, &s.Retry)
+		}
 	case *Transition:
 		encHeader(w, &c.Header)
 		w.str(c.ID)
@@ -85,6 +100,10 @@ func encodeTo(w *wbuf, c Command, top bool) error {
 		encEvidence(w, c.Evidence)
 		w.str(c.Reason)
 		w.boolean(c.Cascade)
+		if c.NoRetry {
+			w.b[vpos] = CodecVersionExt
+			w.boolean(c.NoRetry)
+		}
 	case *AddDependency:
 		encHeader(w, &c.Header)
 		w.str(c.ID)
@@ -126,6 +145,8 @@ func encodeTo(w *wbuf, c Command, top bool) error {
 	case *RunPipeline:
 		encHeader(w, &c.Header)
 		encRunPipeline(w, c)
+	case *AndonTrigger, *AndonUpdate, *AndonResolve, *SLAEvent, *RecordStale:
+		encFailureCommand(w, c)
 	default:
 		return fmt.Errorf("fsm: encode: unsupported command %T", c)
 	}
@@ -256,7 +277,8 @@ func (d *decoder) decode(b []byte, top bool) (Command, error) {
 		return nil, fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
 	}
 	t := MessageType(b[0])
-	if b[1] != CodecVersion && knownType(t) {
+	ext := b[1] == CodecVersionExt && (t == CreateWorkOrderType || t == TransitionType)
+	if b[1] != CodecVersion && !ext && knownType(t) {
 		return nil, fmt.Errorf("%w: type %d version %d", ErrUnsupportedVersion, t, b[1])
 	}
 	r := &rbuf{b: b[2:]}
@@ -304,6 +326,9 @@ func (d *decoder) decode(b []byte, top bool) (Command, error) {
 		s.DependsOn = r.strs()
 		s.Deadline = r.varint()
 		s.Parent = r.str()
+		if ext {
+			s.Retry = decRetry(r)
+		}
 		c = x
 	case TransitionType:
 		x := d.newTransition(top)
@@ -317,6 +342,9 @@ func (d *decoder) decode(b []byte, top bool) (Command, error) {
 		x.Evidence = decEvidence(r)
 		x.Reason = r.str()
 		x.Cascade = r.boolean()
+		if ext {
+			x.NoRetry = r.boolean()
+		}
 		c = x
 	case AddDependencyType:
 		x := &AddDependency{}
@@ -380,6 +408,8 @@ func (d *decoder) decode(b []byte, top bool) (Command, error) {
 		decHeader(r, &x.Header)
 		decRunPipeline(r, x)
 		c = x
+	case AndonTriggerType, AndonUpdateType, AndonResolveType, SLAEventType, RecordStaleType:
+		c = decFailureCommand(r, t)
 	default:
 		if t&IgnoreUnknownTypeFlag != 0 {
 			return nil, fmt.Errorf("%w: type %d", ErrUnknownIgnorable, t)

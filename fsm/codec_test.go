@@ -35,6 +35,7 @@ func sampleCommands() []Command {
 		&RunPipeline{Header: hdr, Pipeline: "default", Title: "t", Description: "d", Bucket: "security",
 			Priority: PriorityCritical, Labels: []string{"a", "b"}, Payload: []byte(`{}`), Deadline: 9},
 	}
+	cmds = append(cmds, failureSamples(hdr)...)
 	return append(cmds, &Batch{Commands: append([]Command(nil), cmds...)})
 }
 
@@ -56,7 +57,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b[0] != byte(c.Type()) || b[1] != CodecVersion {
+		if b[0] != byte(c.Type()) || b[1] != CodecVersion && b[1] != CodecVersionExt {
 			t.Fatalf("%T: header bytes %v", c, b[:2])
 		}
 		got, err := Decode(b)
@@ -184,6 +185,14 @@ func TestValidate(t *testing.T) {
 		{&MemoryPut{Namespace: "a b", Key: "k"}, ErrInvalidArgument, "namespace"},
 		{&MemoryPut{Namespace: "ns", Key: strings.Repeat("k", 513)}, ErrInvalidArgument, "key"},
 		{&MemoryPut{Namespace: "ns", Key: "k", Value: make([]byte, MaxValueLen+1)}, ErrInvalidArgument, "value"},
+		{with(func(s *WorkOrderSpec) { s.Retry.Factor = 1 }), ErrInvalidArgument, "retry.factor"},
+		{&AndonTrigger{WorkOrder: "x", Class: "c"}, ErrInvalidArgument, "work_order"},
+		{&AndonTrigger{WorkOrder: "WO-1", Class: "c", FixKind: "a b"}, ErrInvalidArgument, "fix_kind"},
+		{&AndonUpdate{ID: "AN-1", Whys: []string{"ok", ""}}, ErrInvalidArgument, "whys[1]"},
+		{&AndonResolve{ID: "AN-1"}, ErrInvalidArgument, "resolution"},
+		{&SLAEvent{ID: "WO-1", Kind: "x"}, ErrInvalidArgument, "kind"},
+		{&RecordStale{ID: "WO-1", Attempt: 0, Action: ActionFail}, ErrInvalidArgument, "attempt"},
+		{&RecordStale{ID: "WO-1", Attempt: 1, Action: "jump"}, ErrInvalidArgument, "action"},
 		{&Batch{Commands: []Command{&Tick{}, &Batch{}}}, ErrInvalidArgument, "nested"},
 		{&Batch{Commands: []Command{&Tick{}, &Transition{ID: "WO-1", Action: "x"}}}, ErrInvalidArgument, "commands[1]"},
 	}
@@ -247,9 +256,12 @@ func FuzzRestore(f *testing.F) {
 	h.apply(&RunPipeline{Pipeline: "hotfix", Title: "fix"})
 	f.Add(h.snapshot())
 	f.Add(newHarness(f).snapshot())
-	if v1, err := os.ReadFile("testdata/snapshot-v1.bin"); err == nil {
-		f.Add(v1)
+	for _, name := range []string{"testdata/snapshot-v1.bin", "testdata/snapshot-v2.bin"} {
+		if old, err := os.ReadFile(name); err == nil {
+			f.Add(old)
+		}
 	}
+	f.Add(failureHarness(f).snapshot())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		g := New(DefaultConfig())
 		if err := g.Restore(io.NopCloser(bytes.NewReader(b))); err != nil {
@@ -259,7 +271,7 @@ func FuzzRestore(f *testing.F) {
 		if err := writeSnapshot(&buf, g.View().s); err != nil {
 			t.Fatal(err)
 		}
-		if b[8] == snapVersionV1 { // re-encoded as the current version
+		if b[8] < snapVersion { // re-encoded as the current version
 			b = buf.Bytes()
 			g = New(DefaultConfig())
 			if err := g.Restore(io.NopCloser(bytes.NewReader(b))); err != nil {

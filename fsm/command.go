@@ -22,10 +22,15 @@ const (
 	SetSchedulerConfigType MessageType = 10 // replaces the scheduler configuration
 	AssignType             MessageType = 11 // the leader starts a queued work order on a node
 	RunPipelineType        MessageType = 12 // instantiates a pipeline template
+	AndonTriggerType       MessageType = 13 // pulls the Andon cord on a work order (andon.go)
+	AndonUpdateType        MessageType = 14 // edits an andon's 5 whys and root cause
+	AndonResolveType       MessageType = 15 // resolves an andon and resumes its line
+	SLAEventType           MessageType = 16 // records an SLA warning or breach (sla.go)
+	RecordStaleType        MessageType = 17 // records a refused stale report (stale.go)
 )
 
 // lastType is the highest command type this build knows.
-const lastType = RunPipelineType
+const lastType = RecordStaleType
 
 // Command is a decoded log entry.
 type Command interface {
@@ -40,6 +45,11 @@ type Header struct {
 	Time      int64  // Unix nanoseconds, stamped by the proposing node
 	Node      string // proposing node
 }
+
+// CommandHeader returns h. Every command but Batch embeds a Header, so
+// every one of them has this method: callers reach a command's header
+// without a type switch that a new command type could be missing from.
+func (h *Header) CommandHeader() *Header { return h }
 
 // WorkOrderSpec is what a client supplies to create a work order.
 type WorkOrderSpec struct {
@@ -57,6 +67,7 @@ type WorkOrderSpec struct {
 	DependsOn     []string
 	Deadline      int64 // explicit deadline; 0 means created + the bucket's SLA
 	Parent        string
+	Retry         RetryPolicy // zero fields take DefaultRetryPolicy's values (retry.go)
 }
 
 // CreateWorkOrder creates a work order; its ID is assigned at commit.
@@ -66,7 +77,9 @@ type CreateWorkOrder struct {
 }
 
 // Transition moves a work order along its lifecycle. Attempt fences stale
-// work: when non-zero it must equal the work order's current attempt.
+// work: when non-zero it must equal the work order's current attempt. A
+// fenced fail is retried while the work order's RetryPolicy allows, unless
+// NoRetry; an unfenced fail is final (see retry.go).
 type Transition struct {
 	Header
 	ID       string
@@ -78,6 +91,7 @@ type Transition struct {
 	Evidence *Evidence
 	Reason   string
 	Cascade  bool // cancel: also cancel every unfinished transitive dependent
+	NoRetry  bool // fail: fail the work order now, without a retry (retry.go)
 }
 
 // AddDependency makes ID depend on each of DependsOn.
@@ -210,6 +224,7 @@ type Result struct {
 	Memory    *MemoryEntry // the entry after MemoryPut
 	Receipts  []*Receipt   // receipts this command appended, in order
 	Count     int          // entries imported by MemoryImport; stages created by RunPipeline
-	IDs       []string     // RunPipeline: the stage work orders, in stage order (WorkOrder is the run)
+	IDs       []string     // RunPipeline: the stage work orders, in stage order (WorkOrder is the run); AndonTrigger: the fix work order
+	Andon     *Andon       // the andon after an andon command
 	Err       error        // a business error (*Error); state unchanged when set
 }

@@ -41,6 +41,7 @@ var (
 	ErrSelfDependency        = &Error{Code: "self_dependency"}
 	ErrChildrenUnfinished    = &Error{Code: "children_unfinished"}
 	ErrWIPLimit              = &Error{Code: "wip_limit"}
+	ErrLineStopped           = &Error{Code: "line_stopped"} // an open andon stops the work order's bucket or pipeline
 )
 
 // Errorf returns an *Error with the sentinel's code and a formatted message.

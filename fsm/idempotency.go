@@ -19,6 +19,7 @@ type idemRecord struct {
 	Receipts     uint64
 	Count        int
 	Err          *Error
+	Andon        uint64 // Seq of Result.Andon, 0 for none
 }
 
 // remember stores the outcome of the command that first used requestID,
@@ -38,6 +39,9 @@ func remember(s *state, cfg *Config, requestID string, h uint64, typ MessageType
 	}
 	if res.Memory != nil {
 		rec.MemNamespace, rec.MemKey = res.Memory.Namespace, res.Memory.Key
+	}
+	if res.Andon != nil {
+		rec.Andon = res.Andon.Seq
 	}
 	if len(res.Receipts) > 0 {
 		rec.FirstReceipt = res.Receipts[0].Seq
@@ -139,6 +143,12 @@ func replay(s *state, rec *idemRecord, typ MessageType) *Result {
 	}
 	if rec.Type == RunPipelineType && rec.Err == nil {
 		res.IDs = stageIDs(rec.WorkOrder, rec.Count)
+	}
+	if rec.Andon != 0 {
+		res.Andon = s.andons.get(rec.Andon)
+		if rec.Type == AndonTriggerType && res.Andon != nil {
+			res.IDs = []string{res.Andon.FixWorkOrder}
+		}
 	}
 	if rec.MemKey != "" {
 		if e, ok := s.mem.Get(&MemoryEntry{Namespace: rec.MemNamespace, Key: rec.MemKey}); ok && visible(e, s.clock) {

@@ -61,6 +61,7 @@ func applyRunPipeline(t *tx, c Command) *Error {
 		Deadline:    rp.Deadline,
 		CreateIndex: t.index,
 		ModifyIndex: t.index,
+		Retry:       DefaultRetryPolicy(),
 	}
 	if base.Deadline == 0 {
 		if sla := t.cfg.SLA[base.Bucket]; sla > 0 {

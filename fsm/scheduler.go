@@ -29,7 +29,8 @@ func applySetSchedulerConfig(t *tx, c Command) *Error {
 // order's Kind}, StartedAt now, receipt assigned (naming that node and
 // agent). Like start, it is refused with ErrBlockedByDependencies,
 // ErrAlreadyStarted or ErrInvalidTransition by the state, then with
-// ErrWIPLimit when the work order's stage or bucket is at its limit.
+// ErrLineStopped when an open andon stops its line, then with ErrWIPLimit
+// when the work order's stage or bucket is at its limit.
 func applyAssign(t *tx, c Command) *Error {
 	a := c.(*Assign)
 	wo, err := t.lookup(a.ID)
@@ -41,6 +42,9 @@ func applyAssign(t *tx, c Command) *Error {
 			return err
 		}
 		return Errorf(ErrInvalidTransition, "cannot assign %s: state is %s (allowed from %s)", wo.ID, wo.State, StateQueued)
+	}
+	if err := t.checkLine(wo, "assign"); err != nil {
+		return err
 	}
 	if err := t.checkWIP(wo, "assign"); err != nil {
 		return err

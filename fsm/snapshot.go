@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// Snapshot stream layout (version 2). Integers in the header are
+// Snapshot stream layout (version 3). Integers in the header are
 // big-endian; records use the command codec's primitives (see Encode).
 //
 //	"HIVESNAP"            8 bytes magic
@@ -25,20 +25,25 @@ import (
 //	                      order, each in key order: work orders (by seq),
 //	                      receipts (by seq), memory (by namespace, key),
 //	                      idempotency records (by age), then exactly one
-//	                      scheduler config record
+//	                      scheduler config record, then andons (by seq)
 //	end                   type 0, then uvarint total record count
 //
-// Version 1, written before scheduling existed, differs only in that its
-// work order records end before Pipeline and PipelineStep and it has no
+// Version 2, written before failure handling existed, differs in that its
+// work order records end after PipelineStep, its idempotency records have
+// no andon, and it has no andon records: it restores with
+// DefaultRetryPolicy() on every work order and the other failure-handling
+// fields zero. Version 1, written before scheduling existed, also ends
+// work order records before Pipeline and PipelineStep and has no
 // scheduler config record; it restores with both fields empty and
-// DefaultSchedulerConfig(). The WIP counters are not stored in either:
-// Restore rebuilds them from the work orders.
+// DefaultSchedulerConfig(). The WIP counters and the open-andon list are
+// not stored: Restore rebuilds them.
 //
 // Equal states give byte-identical snapshots. Readers validate everything
 // (order, counters, links, receipt hashes) and fail on the first problem.
 const (
 	snapMagic     = "HIVESNAP"
-	snapVersion   = 2
+	snapVersion   = 3
+	snapVersionV2 = 2       // the format before failure handling; still read
 	snapVersionV1 = 1       // the format before scheduling; still read
 	maxRecord     = 4 << 20 // largest record a reader accepts
 
@@ -48,6 +53,7 @@ const (
 	recMemory      = 3
 	recIdem        = 4
 	recSchedConfig = 5 // version 2
+	recAndon       = 6 // version 3
 )
 
 // ErrBadSnapshot is returned (wrapped) by Restore for a snapshot it cannot
@@ -102,6 +108,7 @@ func writeSnapshot(out io.Writer, s *state) error {
 	})
 	encSchedulerConfig(w, &s.sched.cfg)
 	rec(recSchedConfig)
+	s.andons.ascend(1, func(a *Andon) bool { encAndon(w, a); rec(recAndon); return true })
 	bw.WriteByte(recEnd)
 	var tail [binary.MaxVarintLen64]byte
 	bw.Write(tail[:binary.PutUvarint(tail[:], count)])
@@ -125,7 +132,7 @@ func decodeSnapshot(br *bufio.Reader) (*state, error) {
 		return nil, errors.New("not a Hive snapshot (bad magic)")
 	}
 	version := hdr[8]
-	if version != snapVersion && version != snapVersionV1 {
+	if version < snapVersionV1 || version > snapVersion {
 		return nil, fmt.Errorf("unsupported version %d", version)
 	}
 	s := newState()

@@ -40,6 +40,15 @@ func encWorkOrder(w *wbuf, wo *WorkOrder) {
 	w.uvarint(wo.ModifyIndex)
 	w.str(wo.Pipeline)
 	w.str(wo.PipelineStep)
+	encRetry(w, &wo.Retry)
+	w.uvarint(uint64(wo.Retries))
+	w.varint(wo.NotBefore)
+	w.str(wo.LastReason)
+	w.str(wo.Andon)
+	w.str(wo.FixFor)
+	w.varint(wo.SLAWarned)
+	w.varint(wo.SLABreached)
+	w.varint(wo.PredictedFinish)
 }
 
 // decWorkOrder reads a work order record of the given snapshot version.
@@ -74,10 +83,23 @@ func decWorkOrder(r *rbuf, version byte) *WorkOrder {
 	wo.CompletedAt = r.varint()
 	wo.CreateIndex = r.uvarint()
 	wo.ModifyIndex = r.uvarint()
-	if version >= snapVersion {
+	if version >= snapVersionV2 {
 		wo.Pipeline = r.str()
 		wo.PipelineStep = r.str()
 	}
+	if version < snapVersion {
+		wo.Retry = DefaultRetryPolicy()
+		return wo
+	}
+	wo.Retry = decRetry(r)
+	wo.Retries = r.uint32()
+	wo.NotBefore = r.varint()
+	wo.LastReason = r.str()
+	wo.Andon = r.str()
+	wo.FixFor = r.str()
+	wo.SLAWarned = r.varint()
+	wo.SLABreached = r.varint()
+	wo.PredictedFinish = r.varint()
 	return wo
 }
 
@@ -144,14 +166,18 @@ func encIdem(w *wbuf, rec *idemRecord) {
 		w.str(rec.Err.Message)
 		w.strs(rec.Err.Cycle)
 	}
+	w.uvarint(rec.Andon)
 }
 
-func decIdem(r *rbuf) *idemRecord {
+func decIdem(r *rbuf, version byte) *idemRecord {
 	rec := &idemRecord{RequestID: r.str(), Order: r.uvarint(), At: r.varint(), Index: r.uvarint(),
 		Type: MessageType(r.byte1()), WorkOrder: r.uvarint(), MemNamespace: r.str(), MemKey: r.str(),
 		FirstReceipt: r.uvarint(), Receipts: r.uvarint(), Count: int(r.varint())}
 	if r.boolean() {
 		rec.Err = &Error{Code: Code(r.str()), Message: r.str(), Cycle: r.strs()}
+	}
+	if version >= snapVersion {
+		rec.Andon = r.uvarint()
 	}
 	return rec
 }
@@ -184,6 +210,9 @@ func (l *loader) load(typ byte, body []byte) error {
 		}
 		if _, ok := stateIndex(wo.State); !ok || !wo.Priority.Valid() || !validBucket(wo.Bucket) {
 			return fmt.Errorf("%s: bad state, priority or bucket", wo.ID)
+		}
+		if validateRetry(&wo.Retry) != nil || !optAndonID(wo.Andon) || !optAndonID(wo.FixFor) {
+			return fmt.Errorf("%s: bad retry policy or andon reference", wo.ID)
 		}
 		if !idList(wo.DependsOn) || !idList(wo.Dependents) || !idList(wo.Children) || wo.Parent != "" && !validID(wo.Parent) {
 			return fmt.Errorf("%s: malformed or unsorted ID list", wo.ID)
@@ -223,7 +252,7 @@ func (l *loader) load(typ byte, body []byte) error {
 			s.memExpiry.ReplaceOrInsert(expiryKey{e.ExpiresAt, e.Namespace, e.Key})
 		}
 	case recIdem:
-		rec := decIdem(r)
+		rec := decIdem(r, l.version)
 		if err := r.done(); err != nil {
 			return err
 		}
@@ -234,7 +263,7 @@ func (l *loader) load(typ byte, body []byte) error {
 		}
 		s.putIdem(rec, h)
 	case recSchedConfig:
-		if l.version < snapVersion || l.sawConfig {
+		if l.version < snapVersionV2 || l.sawConfig {
 			return errors.New("unexpected or repeated scheduler config record")
 		}
 		cfg := decSchedulerConfig(r)
@@ -246,6 +275,17 @@ func (l *loader) load(typ byte, body []byte) error {
 		}
 		l.sawConfig = true
 		s.sched = newSchedState(cfg)
+	case recAndon:
+		if l.version < snapVersion {
+			return errors.New("unexpected andon record")
+		}
+		a := decAndon(r)
+		if err := r.done(); err != nil {
+			return err
+		}
+		if err := l.loadAndon(a); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("unknown record type %d", typ)
 	}
@@ -256,7 +296,7 @@ func (l *loader) load(typ byte, body []byte) error {
 // exists, and that dependency edges are recorded on both ends.
 func (l *loader) finish() error {
 	s := l.s
-	if l.version >= snapVersion && !l.sawConfig {
+	if l.version >= snapVersionV2 && !l.sawConfig {
 		return errors.New("scheduler config record missing")
 	}
 	var err error
@@ -288,6 +328,9 @@ func (l *loader) finish() error {
 		}
 		if wo.Parent != "" && exists(wo.Parent) == nil {
 			err = fmt.Errorf("%s: parent %s missing", wo.ID, wo.Parent)
+			return false
+		}
+		if err = l.checkAndonRefs(wo); err != nil {
 			return false
 		}
 		return true

@@ -23,16 +23,30 @@ func restoreFrom(t testing.TB, snap []byte) *FSM {
 // randomLog returns n mixed commands from a seeded source. It must keep
 // returning the same log for a seed: testdata/snapshot-v1.bin was written
 // from randomLog(11, 1500).
-func randomLog(seed int64, n int) []Command { return genLog(seed, n, false) }
+func randomLog(seed int64, n int) []Command { return genLog(seed, n, logBasic) }
 
 // schedLog is randomLog with scheduling commands too: scheduler configs
 // with small limits, assignments, pipeline runs, and work orders with
-// stages that progress moves between.
-func schedLog(seed int64, n int) []Command { return genLog(seed, n, true) }
+// stages that progress moves between. It must keep returning the same log
+// for a seed: testdata/snapshot-v2.bin was written from schedLog(12, 2000).
+func schedLog(seed int64, n int) []Command { return genLog(seed, n, logSched) }
 
-func genLog(seed int64, n int, sched bool) []Command {
+// failLog is schedLog with failure handling too: retried fenced fails,
+// retry policies, andons, SLA events and stale records.
+func failLog(seed int64, n int) []Command { return genLog(seed, n, logFailure) }
+
+// The command mixes of genLog.
+const (
+	logBasic = iota
+	logSched
+	logFailure
+)
+
+func genLog(seed int64, n int, mode int) []Command {
+	sched := mode >= logSched
 	rng := rand.New(rand.NewSource(seed))
 	var cmds []Command
+	var assigned []string // failure mode: recently assigned work orders
 	created := 0
 	id := func() string { return FormatID(uint64(rng.Intn(created+2) + 1)) }
 	actions := []Action{ActionStart, ActionAdvance, ActionProgress, ActionComplete, ActionFail, ActionRequeue, ActionCancel}
@@ -46,7 +60,12 @@ func genLog(seed int64, n int, sched bool) []Command {
 		if sched {
 			kinds = 26
 		}
+		if mode == logFailure {
+			kinds = 32
+		}
 		switch k := rng.Intn(kinds); {
+		case k >= 26:
+			cmds = append(cmds, randomFailureCommand(rng, hdr, id, &created, &assigned))
 		case k >= 20:
 			cmds = append(cmds, randomSchedCommand(rng, hdr, id, &created))
 		case k < 6:
@@ -64,6 +83,9 @@ func genLog(seed int64, n int, sched bool) []Command {
 			if tr.Action != ActionCancel {
 				tr.Cascade = false
 			}
+			// Before failure handling every fail was final; the logs
+			// that the testdata snapshots were written from say so.
+			tr.NoRetry = tr.Action == ActionFail && mode < logFailure
 			if tr.Action != ActionStart && rng.Intn(3) == 0 {
 				tr.Attempt = uint64(rng.Intn(3))
 			}
@@ -97,7 +119,7 @@ func genLog(seed int64, n int, sched bool) []Command {
 }
 
 func TestDeterminism(t *testing.T) {
-	log := schedLog(42, 5000)
+	log := failLog(42, 5000)
 	run := func() *harness {
 		h := newHarness(t)
 		for _, c := range log {
@@ -120,7 +142,9 @@ func TestDeterminism(t *testing.T) {
 	for _, r := range v.Receipts(ReceiptQuery{Limit: MaxReceiptLimit}) {
 		events[r.Event]++
 	}
-	for _, e := range []string{EventAssigned, EventSchedulerConfigured, EventStarted, EventCompleted} {
+	for _, e := range []string{EventAssigned, EventSchedulerConfigured, EventStarted, EventCompleted,
+		EventRetryScheduled, EventFailed, EventAndonTriggered, EventAndonUpdated, EventAndonResolved,
+		EventSLAWarning, EventSLABreach, EventStaleRejected} {
 		if events[e] == 0 {
 			t.Errorf("the log has no %s receipt: %v", e, events)
 		}
@@ -131,7 +155,7 @@ func TestDeterminism(t *testing.T) {
 		t.Fatal("restore + snapshot is not byte-identical")
 	}
 	checkCounters(t, c.f.View())
-	more := schedLog(7, 500)
+	more := failLog(7, 500)
 	for _, cmd := range more {
 		a.applyRaw(cmd)
 		c.applyRaw(cmd)
@@ -335,5 +359,45 @@ func randomSchedCommand(rng *rand.Rand, hdr Header, id func() string, created *i
 		return &Transition{Header: hdr, ID: id(), Action: ActionProgress, Stage: stages[rng.Intn(4)]}
 	default:
 		return &Transition{Header: hdr, ID: id(), Action: []Action{ActionAdvance, ActionComplete}[rng.Intn(2)]}
+	}
+}
+
+// TestRestoreVersion2 restores a snapshot written by the format before
+// failure handling (testdata/snapshot-v2.bin, from schedLog(12, 2000)): it
+// must equal replaying that log now (whose fails are final, as they were),
+// with the default retry policy on every work order and no andons.
+func TestRestoreVersion2(t *testing.T) {
+	old, err := os.ReadFile("testdata/snapshot-v2.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old[8] != snapVersionV2 {
+		t.Fatalf("testdata is version %d", old[8])
+	}
+	f := restoreFrom(t, old)
+	h := newHarness(t)
+	for _, c := range schedLog(12, 2000) {
+		h.applyRaw(c)
+	}
+	v := f.View()
+	if !bytes.Equal(viewSnapshot(t, v), h.snapshot()) {
+		t.Fatal("a version 2 snapshot restores to a different state than replaying its log")
+	}
+	checkCounters(t, v)
+	items, _ := v.WorkOrders(WorkOrderFilter{Limit: MaxListLimit})
+	for _, wo := range items {
+		if wo.Retry != DefaultRetryPolicy() || wo.Andon != "" || wo.Retries != 0 {
+			t.Fatalf("%s restored with %+v", wo.ID, wo)
+		}
+	}
+	if len(v.Andons(false)) != 0 || v.CountsByState()[StateFailed] == 0 {
+		t.Fatal("testdata has andons, or no failed work order")
+	}
+	// Version 2 with andon records is refused.
+	g := failureHarness(t)
+	bad := bytes.Clone(g.snapshot())
+	bad[8] = snapVersionV2
+	if err := New(DefaultConfig()).Restore(io.NopCloser(bytes.NewReader(bad))); !errors.Is(err, ErrBadSnapshot) {
+		t.Fatalf("version 2 with version 3 records: %v", err)
 	}
 }

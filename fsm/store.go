@@ -101,10 +101,12 @@ type state struct {
 	rcptByH   hashIndex               // a value: copying it is cloning it
 	mem       *btree.BTreeG[*MemoryEntry]
 	memExpiry *btree.BTreeG[expiryKey]
-	idem      fifo[idemItem] // idempotency records by Order; a value, as rcptByH
-	idemByID  *idemIndex     // live state only; nil in clones
-	sched     *schedState    // the scheduler config in force; never nil, replaced, never modified
-	wip       wipCounts      // in-flight work orders per bucket and stage (wip.go)
+	idem      fifo[idemItem]  // idempotency records by Order; a value, as rcptByH
+	idemByID  *idemIndex      // live state only; nil in clones
+	sched     *schedState     // the scheduler config in force; never nil, replaced, never modified
+	wip       wipCounts       // in-flight work orders per bucket and stage (wip.go)
+	andons    *seqVec[*Andon] // by Seq (andon.go)
+	andonOpen []uint64        // Seqs of the open andons, ascending; replaced, never modified
 }
 
 // cmpQueue is the queue order: priority descending, CreatedAt ascending
@@ -175,6 +177,7 @@ func newState() *state {
 		}),
 		idemByID: newIdemIndex(),
 		sched:    newSchedState(DefaultSchedulerConfig()),
+		andons:   newSeqVec[*Andon](),
 	}
 }
 
@@ -190,6 +193,7 @@ func (s *state) clone() *state {
 	c.prevRcpt = s.prevRcpt.Clone()
 	c.mem = s.mem.Clone()
 	c.memExpiry = s.memExpiry.Clone()
+	c.andons = s.andons.Clone()
 	c.idemByID = nil
 	s.wip.share()
 	return &c

@@ -24,11 +24,13 @@ const ActionRequeue Action = "requeue"
 //	progress  in_progress, review, testing  (unchanged)        progressed (stage, progress note)
 //	complete  in_progress, review, testing  completed          completed (evidence → Result)
 //	fail      in_progress, review, testing  failed             failed (evidence → Result)
-//	requeue   in_progress, review, testing  queued             requeued (assignee cleared)
+//	          (fenced, retries left)        queued             retry_scheduled (NotBefore set; see retry.go)
+//	requeue   in_progress, review, testing  queued             requeued (assignee cleared, no retry consumed)
 //	cancel    any non-terminal              cancelled          cancelled
 //
-// Start and Assign also respect the WIP limits of the SchedulerConfig
-// (ErrWIPLimit, checked after the state; see wip.go).
+// Start and Assign also respect open andons (ErrLineStopped, checked
+// after the state; see andon.go) and the WIP limits of the
+// SchedulerConfig (ErrWIPLimit, checked last; see wip.go).
 //
 // Attempt fencing: a non-zero Transition.Attempt must equal the work
 // order's attempt, else ErrStaleAttempt (checked before the state, so a
@@ -99,6 +101,9 @@ func applyTransition(t *tx, c Command) *Error {
 	from := wo.State
 	switch tr.Action {
 	case ActionStart:
+		if err := t.checkLine(wo, "start"); err != nil {
+			return err
+		}
 		if err := t.checkWIP(wo, "start"); err != nil {
 			return err
 		}
@@ -129,18 +134,13 @@ func applyTransition(t *tx, c Command) *Error {
 			return err
 		}
 	case ActionFail:
-		m := t.mutOf(wo)
-		m.State = StateFailed
-		m.CompletedAt = t.now
-		if tr.Evidence != nil {
-			m.Result = tr.Evidence
-		}
-		t.receipt(m, EventFailed, from, tr.Agent, tr.Evidence)
-		t.settle(m)
+		t.fail(wo, tr)
 	case ActionRequeue:
 		m := t.mutOf(wo)
 		m.State = StateQueued
 		m.Assignee = Assignee{}
+		m.LastReason = tr.Reason
+		m.NotBefore = 0
 		t.receipt(m, EventRequeued, from, tr.Agent, tr.Evidence)
 	case ActionCancel:
 		t.cancel(wo, tr)
@@ -179,6 +179,7 @@ func (t *tx) start(wo *WorkOrder, node, agent, event string) *WorkOrder {
 	m.Attempt++
 	m.Assignee = Assignee{Node: node, Agent: agent}
 	m.StartedAt = t.now
+	m.NotBefore = 0
 	t.receipt(m, event, StateQueued, agent, nil)
 	t.receipts[len(t.receipts)-1].r.Node = node
 	return m
@@ -225,6 +226,7 @@ func (t *tx) cancel(root *WorkOrder, tr *Transition) {
 		from := m.State
 		m.State = StateCancelled
 		m.BlockedReason = ""
+		m.Andon = "" // no longer quarantined; the andon stays open until resolved
 		m.CompletedAt = t.now
 		agent, ev := "", (*Evidence)(nil)
 		if seq == root.Seq {

@@ -94,6 +94,17 @@ type WorkOrder struct {
 	CompletedAt   int64
 	CreateIndex   uint64 // raft index that created it
 	ModifyIndex   uint64 // raft index of its last change
+
+	// Failure handling (retry.go, andon.go, sla.go).
+	Retry           RetryPolicy // the effective policy (defaults filled in at creation)
+	Retries         uint32      // retries scheduled so far (failed attempts that were retried)
+	NotBefore       int64       // queued after a failure: not to be assigned before this time (0: no backoff)
+	LastReason      string      // Reason of the last fail, retry or requeue
+	Andon           string      // "AN-<n>" while quarantined by that andon, else ""
+	FixFor          string      // "AN-<n>" when this is the fix work order of that andon
+	SLAWarned       int64       // the Deadline an sla_warning was recorded for (0: none)
+	SLABreached     int64       // the Deadline an sla_breach was recorded for (0: none)
+	PredictedFinish int64       // the last SLA event's predicted finish time (0: unknown)
 }
 
 // Receipt is one link of the tamper-evident chain. Hash is SHA-256 over the

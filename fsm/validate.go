@@ -136,6 +136,31 @@ func validate(c Command) *Error {
 			return err
 		}
 		return validateRunPipeline(c)
+	case *AndonTrigger:
+		if err := validateHeader(&c.Header); err != nil {
+			return err
+		}
+		return validateAndonTrigger(c)
+	case *AndonUpdate:
+		if err := validateHeader(&c.Header); err != nil {
+			return err
+		}
+		return validateAndonUpdate(c)
+	case *AndonResolve:
+		if err := validateHeader(&c.Header); err != nil {
+			return err
+		}
+		return validateAndonResolve(c)
+	case *SLAEvent:
+		if err := validateHeader(&c.Header); err != nil {
+			return err
+		}
+		return validateSLAEvent(c)
+	case *RecordStale:
+		if err := validateHeader(&c.Header); err != nil {
+			return err
+		}
+		return validateRecordStale(c)
 	case nil:
 		return Errorf(ErrInvalidArgument, "command: nil")
 	}
@@ -190,6 +215,9 @@ func validateSpec(s *WorkOrderSpec) *Error {
 	case s.Parent != "" && !validID(s.Parent):
 		return Errorf(ErrInvalidArgument, "parent: malformed work order ID %q", s.Parent)
 	}
+	if err := validateRetry(&s.Retry); err != nil {
+		return err
+	}
 	for i, l := range s.Labels {
 		if l == "" || len(l) > MaxLabelLen || !printable(l) {
 			return Errorf(ErrInvalidArgument, "labels[%d]: want 1..%d printable bytes", i, MaxLabelLen)
@@ -218,6 +246,8 @@ func validateTransition(t *Transition) *Error {
 		return Errorf(ErrInvalidArgument, "attempt: must be 0 for start (start assigns the next attempt)")
 	case t.Cascade && t.Action != ActionCancel:
 		return Errorf(ErrInvalidArgument, "cascade: only valid with cancel")
+	case t.NoRetry && t.Action != ActionFail:
+		return Errorf(ErrInvalidArgument, "no_retry: only valid with fail")
 	case len(t.Agent) > MaxNameLen:
 		return Errorf(ErrInvalidArgument, "agent: longer than %d bytes", MaxNameLen)
 	case len(t.Stage) > MaxNameLen:

@@ -29,6 +29,7 @@ const (
 	ReasonDependencies        = "dependencies"
 	ReasonDependencyFailed    = "dependency_failed:"
 	ReasonDependencyCancelled = "dependency_cancelled:"
+	ReasonAndon               = "andon:" // quarantined by an open andon: "andon:AN-1"
 )
 
 // applyCreate creates a work order (see DerivePriority, DeriveBucket). Its
@@ -86,6 +87,7 @@ func applyCreate(t *tx, c Command) *Error {
 		Deadline:    s.Deadline,
 		CreateIndex: t.index,
 		ModifyIndex: t.index,
+		Retry:       s.Retry.WithDefaults(),
 	}
 	if wo.Deadline == 0 {
 		if sla := t.cfg.SLA[wo.Bucket]; sla > 0 {
@@ -138,7 +140,12 @@ func strictlySorted(ss []string) bool {
 // its dependencies: queued when all are completed, otherwise blocked with
 // reason "dependency_failed:WO-n" or "dependency_cancelled:WO-n" for the
 // lowest-numbered failed or cancelled dependency, else "dependencies".
+// A quarantined work order is blocked with reason "andon:AN-n" whatever
+// its dependencies.
 func (t *tx) blockState(wo *WorkOrder) (State, string) {
+	if wo.Andon != "" {
+		return StateBlocked, ReasonAndon + wo.Andon
+	}
 	unfinished := false
 	for _, d := range wo.DependsOn {
 		seq, _ := ParseID(d)

@@ -102,6 +102,8 @@ type Gossip struct {
 	broadcastTimeout time.Duration
 	name, addr       string // local name and advertised gossip address
 
+	updateMu sync.Mutex // serialises read-modify-write updates of the local metadata
+
 	mu      sync.Mutex
 	meta    []byte // encoded local metadata
 	local   Meta
@@ -224,9 +226,7 @@ func (g *Gossip) Join(addrs []string) (int, error) {
 // record it as left, not failed), then broadcasts memberlist's leave and
 // waits up to timeout for it to spread. Call Shutdown afterwards.
 func (g *Gossip) Leave(timeout time.Duration) error {
-	meta := g.LocalMeta()
-	meta.Flags |= FlagLeaving
-	if err := g.UpdateMeta(meta); err != nil {
+	if err := g.UpdateMetaFunc(func(m *Meta) { m.Flags |= FlagLeaving }); err != nil {
 		g.logger.Warn("leave intent broadcast", "error", err)
 	}
 	self := g.name
@@ -305,6 +305,19 @@ func (g *Gossip) UpdateMeta(m Meta) error {
 		return fmt.Errorf("gossip: update meta: %w", err)
 	}
 	return nil
+}
+
+// UpdateMetaFunc applies f to a copy of this node's current metadata and
+// gossips the result as UpdateMeta does. Concurrent UpdateMetaFunc calls
+// are serialised, so one caller's change (a flag, the agent slots) is
+// never lost to another's; a caller that replaces the whole metadata
+// with UpdateMeta is not serialised with them.
+func (g *Gossip) UpdateMetaFunc(f func(m *Meta)) error {
+	g.updateMu.Lock()
+	defer g.updateMu.Unlock()
+	m := g.LocalMeta()
+	f(&m)
+	return g.UpdateMeta(m)
 }
 
 // Members lists every known member, failed and left ones included (until

@@ -69,7 +69,7 @@ type Meta struct {
 	Flags           Flags       // see the Flag constants
 	BootstrapExpect int         // the node's bootstrap-expect setting; 0 = join only
 	Agents          []AgentSlot // agent types offered, for placement
-	Load            uint32      // load in thousandths (1000 = one busy core)
+	Load            uint32      // share of the node's agent capacity in use, in thousandths (1000 = every slot busy)
 }
 
 // Has reports whether every flag in f is set.

@@ -8,27 +8,38 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hive-swarm/hive/cluster"
 	"github.com/hive-swarm/hive/fsm"
+	"github.com/hive-swarm/hive/plugins"
 )
 
 // Config configures one Hive node. DefaultConfig fills every field;
 // Validate is called first by New.
 type Config struct {
-	Name            string        // unique node name; default: hostname
-	DataDir         string        // raft log, stable store and snapshots live under here
-	BindAddr        string        // IP to listen on for HTTP, raft and gossip; default 0.0.0.0
-	AdvertiseAddr   string        // IP other nodes reach this one at; default: first private IP, or BindAddr when it is specific
-	HTTPPort        int           // default 7070; 0 picks a free port (tests)
-	RaftPort        int           // default 7071; 0 picks a free port (tests)
-	GossipPort      int           // default 7072; 0 picks a free port (tests)
-	Join            []string      // gossip addresses (HOST:PORT) of members to join at start
-	BootstrapExpect int           // bootstrap once this many servers see each other; 1 = bootstrap alone
-	Dev             bool          // one node, temporary data dir
-	PluginDir       string        // directory of agent plugin binaries (used by later issues)
-	DeadServerGrace time.Duration // a failed node is removed from the voters after being gone this long; default 2m
-	MaxVoters       int           // voters kept among healthy nodes; default 5; odd; others are non-voters
-	NonVoter        bool          // never make this node a voter (a read replica)
-	RaftTimeouts    RaftTimeouts  // tightened in tests
+	Name            string   // unique node name; default: hostname
+	DataDir         string   // raft log, stable store and snapshots live under here
+	BindAddr        string   // IP to listen on for HTTP, raft and gossip; default 0.0.0.0
+	AdvertiseAddr   string   // IP other nodes reach this one at; default: first private IP, or BindAddr when it is specific
+	HTTPPort        int      // default 7070; 0 picks a free port (tests)
+	RaftPort        int      // default 7071; 0 picks a free port (tests)
+	GossipPort      int      // default 7072; 0 picks a free port (tests)
+	Join            []string // gossip addresses (HOST:PORT) of members to join at start
+	BootstrapExpect int      // bootstrap once this many servers see each other; 1 = bootstrap alone
+	Dev             bool     // one node, temporary data dir
+	PluginDir       string   // directory of agent plugin binaries: hive-agent-<type> offers agent type <type>
+	// Agents configures agent types by name (binary, arguments, the JSON
+	// config sent with every task, capacity); a type without a Path takes
+	// its binary from PluginDir. See plugins.AgentConfig.
+	Agents map[string]plugins.AgentConfig
+	// AgentCapacity is the capacity of an agent type that neither Agents
+	// nor its plugin limits; default plugins.DefaultCapacity.
+	AgentCapacity   int
+	Execution       ExecutionTimings // the control loop's and the executor's pacing
+	DeadServerGrace time.Duration    // a failed node is removed from the voters after being gone this long; default 2m
+	RequeueGrace    time.Duration    // the leader requeues a dead, departed or unknown node's running work after this long; default 15s (cluster.DefaultRequeueGrace)
+	MaxVoters       int              // voters kept among healthy nodes; default 5; odd; others are non-voters
+	NonVoter        bool             // never make this node a voter (a read replica)
+	RaftTimeouts    RaftTimeouts     // tightened in tests
 	Gossip          GossipTimeouts
 	GossipKey       []byte       // optional AES key (16, 24 or 32 bytes) encrypting gossip
 	FSM             fsm.Config   // replicated rules (SLAs, ...); must be identical on every node
@@ -53,6 +64,42 @@ type RaftTimeouts struct {
 	ConsistentReadWait  time.Duration // how long a linearizable read waits for the leader check; default 5s
 	ExpiryCheckInterval time.Duration // how often the leader looks for due memory TTLs; default 1s
 	LeaveDrainTimeout   time.Duration // how long Leave waits to be removed from the configuration; default 10s
+}
+
+// ExecutionTimings pace the leader's scheduling loop and the executor
+// that runs this node's work orders. Zero values take the defaults.
+type ExecutionTimings struct {
+	// ScheduleInterval is the longest the leader waits between scheduling
+	// passes when nothing is committed; every commit starts one anyway.
+	// Default 1s.
+	ScheduleInterval time.Duration
+	// ProgressInterval is the least time between two progress reports of
+	// one running work order (each is a raft write); default 2s.
+	ProgressInterval time.Duration
+	// MetaInterval is the least time between two gossip updates of this
+	// node's agent slots and load; default 500ms.
+	MetaInterval time.Duration
+	// ReportTimeout bounds how long the executor keeps retrying one
+	// report (progress, complete, fail) while no leader answers; default 2m.
+	ReportTimeout time.Duration
+	// PluginStartTimeout bounds one start of a plugin; default
+	// plugins.DefaultStartTimeout.
+	PluginStartTimeout time.Duration
+	// RunTimeout bounds one run of a work order on its agent (the work
+	// order has no run deadline of its own); a run that takes longer is
+	// cancelled and reported as a failure, which the work order's retry
+	// policy may retry. Default 1h.
+	RunTimeout time.Duration
+	// SLAInterval is how often the leader looks for SLA warnings and
+	// breaches; default 10s.
+	SLAInterval time.Duration
+	// BreakerThreshold is the number of consecutive failures of one agent
+	// type on one node that stops the leader placing that type there;
+	// default cluster.DefaultBreakerThreshold (5).
+	BreakerThreshold int
+	// BreakerCoolDown is how long such a circuit stays open before one
+	// probe is placed; default cluster.DefaultBreakerCoolDown (30s).
+	BreakerCoolDown time.Duration
 }
 
 // GossipTimeouts are the memberlist settings. Zero values take
@@ -83,6 +130,7 @@ func DefaultConfig() Config {
 		RaftPort:        7071,
 		GossipPort:      7072,
 		DeadServerGrace: 2 * time.Minute,
+		RequeueGrace:    cluster.DefaultRequeueGrace,
 		MaxVoters:       5,
 		RaftTimeouts: RaftTimeouts{
 			Heartbeat:           time.Second,
@@ -110,6 +158,17 @@ func DefaultConfig() Config {
 			RetryJoinInterval:   5 * time.Second,
 			DeadNodeReclaimTime: 30 * time.Second,
 		},
+		Execution: ExecutionTimings{
+			ScheduleInterval:   time.Second,
+			ProgressInterval:   2 * time.Second,
+			MetaInterval:       500 * time.Millisecond,
+			ReportTimeout:      2 * time.Minute,
+			PluginStartTimeout: plugins.DefaultStartTimeout,
+			RunTimeout:         time.Hour,
+			SLAInterval:        10 * time.Second,
+			BreakerThreshold:   cluster.DefaultBreakerThreshold,
+			BreakerCoolDown:    cluster.DefaultBreakerCoolDown,
+		},
 		FSM: fsm.DefaultConfig(),
 	}
 }
@@ -126,6 +185,7 @@ func (c Config) withDefaults() Config {
 	if c.DeadServerGrace == 0 {
 		c.DeadServerGrace = d.DeadServerGrace
 	}
+	setDur(&c.RequeueGrace, d.RequeueGrace)
 	if c.MaxVoters == 0 {
 		c.MaxVoters = d.MaxVoters
 	}
@@ -163,6 +223,18 @@ func (c Config) withDefaults() Config {
 	setDur(&gt.TCPTimeout, dgt.TCPTimeout)
 	setDur(&gt.RetryJoinInterval, dgt.RetryJoinInterval)
 	setDur(&gt.DeadNodeReclaimTime, dgt.DeadNodeReclaimTime)
+	et, det := &c.Execution, d.Execution
+	setDur(&et.ScheduleInterval, det.ScheduleInterval)
+	setDur(&et.ProgressInterval, det.ProgressInterval)
+	setDur(&et.MetaInterval, det.MetaInterval)
+	setDur(&et.ReportTimeout, det.ReportTimeout)
+	setDur(&et.PluginStartTimeout, det.PluginStartTimeout)
+	setDur(&et.RunTimeout, det.RunTimeout)
+	setDur(&et.SLAInterval, det.SLAInterval)
+	setDur(&et.BreakerCoolDown, det.BreakerCoolDown)
+	if et.BreakerThreshold == 0 {
+		et.BreakerThreshold = det.BreakerThreshold
+	}
 	if gt.SuspicionMult == 0 {
 		gt.SuspicionMult = dgt.SuspicionMult
 	}
@@ -227,6 +299,12 @@ func (c Config) Validate() error {
 	if c.DeadServerGrace < 0 {
 		errs = append(errs, errors.New("dead server grace must not be negative"))
 	}
+	if c.RequeueGrace < 0 {
+		errs = append(errs, errors.New("requeue grace must not be negative"))
+	}
+	if et := c.Execution; et.RunTimeout < 0 || et.SLAInterval < 0 || et.BreakerCoolDown < 0 || et.BreakerThreshold < 0 {
+		errs = append(errs, errors.New("run timeout, SLA interval, breaker threshold and breaker cool-down must not be negative"))
+	}
 	rt := c.RaftTimeouts
 	if rt.ProposeBatchMax < 1 || rt.ProposeBatchMax > fsm.MaxBatch {
 		errs = append(errs, fmt.Errorf("propose batch max %d out of range 1..%d", rt.ProposeBatchMax, fsm.MaxBatch))
@@ -242,6 +320,13 @@ func (c Config) Validate() error {
 	}
 	if err := c.FSM.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	pc := c.pluginConfig()
+	if err := pc.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("agents: %w", err))
+	}
+	if c.AgentCapacity < 0 {
+		errs = append(errs, errors.New("agent capacity must not be negative"))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("node: invalid config: %w", errors.Join(errs...))
@@ -270,4 +355,18 @@ func (c *Config) advertiseIP() (string, error) {
 		return "127.0.0.1", nil
 	}
 	return "", errors.New("node: no private IPv4 address found; set the advertise address")
+}
+
+// pluginConfig is the plugins.Config of this node's agents.
+func (c *Config) pluginConfig() plugins.Config {
+	pc := plugins.DefaultConfig()
+	pc.Agents = c.Agents
+	pc.PluginDir = c.PluginDir
+	if c.AgentCapacity > 0 {
+		pc.DefaultCapacity = c.AgentCapacity
+	}
+	if c.Execution.PluginStartTimeout > 0 {
+		pc.StartTimeout = c.Execution.PluginStartTimeout
+	}
+	return pc
 }

@@ -149,6 +149,18 @@ func workOrderToAPI(w *fsm.WorkOrder) *api.WorkOrder {
 		CompletedAt:   nanosToTimePtr(w.CompletedAt),
 		CreateIndex:   w.CreateIndex,
 		ModifyIndex:   w.ModifyIndex,
+
+		Pipeline:        w.Pipeline,
+		PipelineStep:    w.PipelineStep,
+		Retry:           retryToAPI(w.Retry),
+		Retries:         w.Retries,
+		NotBefore:       nanosToTimePtr(w.NotBefore),
+		LastReason:      w.LastReason,
+		Andon:           w.Andon,
+		FixFor:          w.FixFor,
+		SLAWarned:       nanosToTimePtr(w.SLAWarned),
+		SLABreached:     nanosToTimePtr(w.SLABreached),
+		PredictedFinish: nanosToTimePtr(w.PredictedFinish),
 	}
 	if len(w.Payload) > 0 {
 		out.Payload = json.RawMessage(bytes.Clone(w.Payload))
@@ -300,6 +312,10 @@ func createCommand(req *api.CreateWorkOrderRequest, h fsm.Header) (*fsm.CreateWo
 			return nil, err
 		}
 	}
+	retry, err := retryFromAPI(req.Retry)
+	if err != nil {
+		return nil, err
+	}
 	return &fsm.CreateWorkOrder{Header: h, Spec: fsm.WorkOrderSpec{
 		Title:         req.Title,
 		Description:   req.Description,
@@ -315,6 +331,7 @@ func createCommand(req *api.CreateWorkOrderRequest, h fsm.Header) (*fsm.CreateWo
 		DependsOn:     slices.Clone(req.DependsOn),
 		Deadline:      deadline,
 		Parent:        req.Parent,
+		Retry:         retry,
 	}}, nil
 }
 
@@ -336,6 +353,9 @@ func transitionCommand(id string, action fsm.Action, req *api.TransitionRequest,
 	if req.Cascade && action != fsm.ActionCancel {
 		return nil, invalidArg("cascade: only valid for cancel")
 	}
+	if req.NoRetry && action != fsm.ActionFail {
+		return nil, invalidArg("no_retry: only valid for fail")
+	}
 	return &fsm.Transition{
 		Header:   h,
 		ID:       id,
@@ -347,6 +367,7 @@ func transitionCommand(id string, action fsm.Action, req *api.TransitionRequest,
 		Evidence: evidenceFromAPI(req.Evidence),
 		Reason:   req.Reason,
 		Cascade:  req.Cascade,
+		NoRetry:  req.NoRetry,
 	}, nil
 }
 

@@ -52,6 +52,7 @@ func (n *Node) localMeta(hasState bool) gossip.Meta {
 	if n.cfg.NonVoter {
 		m.Flags |= gossip.FlagNonVoter
 	}
+	m.Agents, m.Load = n.agentSlots()
 	return m
 }
 
@@ -61,9 +62,7 @@ func (n *Node) markRaftState() {
 	if n.raftHasCfg.Swap(true) {
 		return
 	}
-	meta := n.gossip.LocalMeta()
-	meta.Flags |= gossip.FlagRaftState
-	if err := n.gossip.UpdateMeta(meta); err != nil {
+	if err := n.gossip.UpdateMetaFunc(func(m *gossip.Meta) { m.Flags |= gossip.FlagRaftState }); err != nil {
 		n.logger.Warn("gossiping raft state flag", "error", err)
 	}
 }
@@ -81,6 +80,7 @@ func (n *Node) handleGossipEvents() {
 			n.logger.Debug("gossip event", "event", ev.Type, "member", ev.Member.Name, "status", ev.Member.Status)
 			notify(n.reconcileCh)
 			notify(n.bootstrapCh)
+			notify(n.schedCh)
 		case <-n.shutdownCh:
 			return
 		}

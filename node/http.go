@@ -10,10 +10,12 @@ import (
 	"net/http/pprof"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hive-swarm/hive/api"
+	"github.com/hive-swarm/hive/dashboard"
 	"github.com/hive-swarm/hive/fsm"
 )
 
@@ -72,11 +74,13 @@ type httpServer struct {
 	logger   hclog.Logger
 	mux      *http.ServeMux
 	srv      *http.Server
-	fwd      *http.Transport // forwarding to the leader
-	batcher  *forwardBatcher // coalesces forwarded writes
-	items    http.Handler    // serves the writes of a forwarded batch
-	workers  *workerPool     // runs the writes of forwarded batches
-	proxyLog *log.Logger     // the reverse proxy's errors
+	fwd      *http.Transport           // forwarding to the leader
+	batcher  *forwardBatcher           // coalesces forwarded writes
+	items    http.Handler              // serves the writes of a forwarded batch
+	workers  *workerPool               // runs the writes of forwarded batches
+	proxyLog *log.Logger               // the reverse proxy's errors
+	fastJSON bool                      // work orders are encoded by hand (http_encode_workorder.go)
+	target   atomic.Pointer[[2]string] // the leader's last HTTP address and its base URL
 
 	bgCtx    context.Context // parent of request contexts; cancelled by stop
 	bgCancel context.CancelFunc
@@ -99,6 +103,7 @@ func newHTTPServer(b backend, logger hclog.Logger) *httpServer {
 		mux:    http.NewServeMux(),
 		fwd:    newForwardTransport(),
 	}
+	s.fastJSON = workOrderEncoderMatches()
 	s.proxyLog = logger.Named("forward").StandardLogger(nil)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	s.leaveCtx, s.leaveCancel = context.WithCancel(context.Background())
@@ -118,7 +123,21 @@ func (s *httpServer) routes() {
 	m.HandleFunc("POST /v1/workorders/{id}/{action}", s.write(s.transitionWorkOrder))
 	m.HandleFunc("POST /v1/workorders/{id}/dependencies", s.write(s.addDependencies))
 	m.HandleFunc("DELETE /v1/workorders/{id}/dependencies", s.write(s.removeDependencies))
+	m.HandleFunc("GET /v1/workorders/{id}/explain", s.explainWorkOrder)
 	m.HandleFunc("GET /v1/queue", s.queue)
+
+	m.HandleFunc("POST /v1/andon", s.write(s.triggerAndon))
+	m.HandleFunc("GET /v1/andon", s.listAndons)
+	m.HandleFunc("GET /v1/andon/{id}", s.getAndon)
+	m.HandleFunc("PATCH /v1/andon/{id}", s.write(s.updateAndon))
+	m.HandleFunc("POST /v1/andon/{id}/resolve", s.write(s.resolveAndon))
+
+	m.HandleFunc("GET /v1/scheduler", s.getScheduler)
+	m.HandleFunc("PUT /v1/scheduler", s.write(s.putScheduler()))
+	m.HandleFunc("GET /v1/pipelines", s.listPipelines)
+	m.HandleFunc("GET /v1/pipelines/{name}", s.getPipeline)
+	m.HandleFunc("POST /v1/pipelines/{name}/runs", s.write(s.runPipeline))
+	m.HandleFunc("GET /v1/kanban", s.kanban)
 
 	m.HandleFunc("GET /v1/receipts", s.listReceipts)
 	m.HandleFunc("GET /v1/receipts/{seq}", s.getReceipt)
@@ -139,7 +158,14 @@ func (s *httpServer) routes() {
 	m.HandleFunc("PUT /v1/agent/join", s.agentJoin)
 	m.HandleFunc("PUT /v1/agent/leave", s.agentLeave)
 
+	m.HandleFunc("GET /v1/events", s.streamEvents)
+	m.HandleFunc("GET /api/stream", s.streamEvents)
+	m.HandleFunc("GET /api/health", s.apiHealth)
+	m.HandleFunc("GET /api/metrics/summary", s.apiMetricsSummary)
+	m.HandleFunc("GET /metrics", s.serveMetrics)
+
 	m.HandleFunc("POST "+pathForwardBatch, s.forwardedBatch)
+	dashboard.Mount(m) // the web page: GET / and its assets under /ui/
 }
 
 // write wraps a handler whose request is a proposal. A follower forwards
@@ -178,7 +204,7 @@ func (s *httpServer) debugRoutes() {
 // handler returns the API with panic recovery, access logging and JSON
 // answers for unknown routes and methods.
 func (s *httpServer) handler() http.Handler {
-	return s.recoverer(s.accessLog(http.HandlerFunc(s.route)))
+	return s.recoverer(s.instrument(s.accessLog(http.HandlerFunc(s.route))))
 }
 
 // route dispatches to the mux, answering with our JSON errors where the
@@ -222,8 +248,12 @@ func (s *httpServer) header(id string) fsm.Header {
 
 // setLeaderHeader sets X-Hive-Known-Leader.
 func (s *httpServer) setLeaderHeader(w http.ResponseWriter) {
-	name, _, _ := s.b.Leader()
-	w.Header().Set(headerKnownLeader, strconv.FormatBool(name != "" || s.b.IsLeader()))
+	known := s.b.IsLeader() // cheap, and true on the busy path
+	if !known {
+		name, _, _ := s.b.Leader()
+		known = name != ""
+	}
+	w.Header().Set(headerKnownLeader, strconv.FormatBool(known))
 }
 
 // propose validates cmd, then commits it. On a follower it forwards the

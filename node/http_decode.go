@@ -107,7 +107,12 @@ func decodeError(err error, offset int64) *apiError {
 // requestID picks the idempotency key of a write: the Idempotency-Key
 // header, else the body's request_id, else a fresh random one.
 func requestID(r *http.Request, fromBody string) (string, *apiError) {
-	hdr := r.Header.Get(headerIdempotencyKey)
+	return requestIDFrom(r.Header, fromBody)
+}
+
+// requestIDFrom is requestID for a request's headers.
+func requestIDFrom(h http.Header, fromBody string) (string, *apiError) {
+	hdr := h.Get(headerIdempotencyKey)
 	switch {
 	case hdr != "" && fromBody != "" && hdr != fromBody:
 		return "", invalidArg("request_id: differs from the Idempotency-Key header")

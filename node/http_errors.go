@@ -59,6 +59,8 @@ func fsmStatus(code fsm.Code) int {
 		return http.StatusNotFound
 	case fsm.ErrInvalidArgument.Code:
 		return http.StatusBadRequest
+	case fsm.ErrLineStopped.Code:
+		return http.StatusConflict // an open andon stops the line; resolve it (GET /v1/andon)
 	default:
 		// invalid_transition, blocked_by_dependencies, already_started,
 		// stale_attempt, cycle, self_dependency, children_unfinished,

@@ -44,9 +44,7 @@ func newForwardTransport() *http.Transport {
 // same key.
 func (s *httpServer) forward(w http.ResponseWriter, r *http.Request, body []byte, reqID string) {
 	if by := r.Header.Get(headerForwardedBy); by != "" {
-		writeError(w, http.StatusServiceUnavailable, "no_leader", fmt.Sprintf(
-			"node %s forwarded this request here, but %s is not the leader either "+
-				"(leadership is changing); retry shortly", by, s.b.Name()))
+		notLeaderEither(w, by, s.b.Name())
 		return
 	}
 	name, _, httpAddr := s.b.Leader()
@@ -62,19 +60,26 @@ func (s *httpServer) forward(w http.ResponseWriter, r *http.Request, body []byte
 			"leadership is changing on this node; retry shortly")
 		return
 	}
-	u, err := leaderURL(httpAddr)
+	target, err := s.leaderTarget(httpAddr)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "no_leader",
 			fmt.Sprintf("leader %s has an unusable HTTP address %q: %v", name, httpAddr, err))
 		return
 	}
-	target := u.String()
 	isWrite := r.Method != http.MethodGet && r.Method != http.MethodHead
 	if isWrite && s.batcher.batchable(target, r, body) {
 		s.forwardBatched(w, r, body, reqID, name, httpAddr, target)
 		return
 	}
 	s.proxy(w, r, body, reqID, name, httpAddr, target)
+}
+
+// notLeaderEither answers a request that node by forwarded to node self,
+// which is not the leader either.
+func notLeaderEither(w http.ResponseWriter, by, self string) {
+	writeError(w, http.StatusServiceUnavailable, "no_leader", fmt.Sprintf(
+		"node %s forwarded this request here, but %s is not the leader either "+
+			"(leadership is changing); retry shortly", by, self))
 }
 
 // proxy forwards one request to the leader at target (a base URL) through
@@ -121,6 +126,22 @@ func (s *httpServer) proxy(w http.ResponseWriter, r *http.Request, body []byte, 
 	proxy.ServeHTTP(w, r)
 }
 
+// leaderTarget is leaderURL(addr) as a string, remembered for the last
+// address asked about: the leader changes rarely, and parsing its address
+// for every forwarded write showed in profiles.
+func (s *httpServer) leaderTarget(addr string) (string, error) {
+	if c := s.target.Load(); c != nil && c[0] == addr {
+		return c[1], nil
+	}
+	u, err := leaderURL(addr)
+	if err != nil {
+		return "", err
+	}
+	target := u.String()
+	s.target.Store(&[2]string{addr, target})
+	return target, nil
+}
+
 // leaderURL turns a leader's advertised HTTP address (HOST:PORT or a URL)
 // into the base URL requests are forwarded to.
 func leaderURL(addr string) (*url.URL, error) {
@@ -140,21 +161,8 @@ func leaderURL(addr string) (*url.URL, error) {
 
 // requestIDOf returns the request ID in a command's header.
 func requestIDOf(cmd fsm.Command) string {
-	switch c := cmd.(type) {
-	case *fsm.CreateWorkOrder:
-		return c.RequestID
-	case *fsm.Transition:
-		return c.RequestID
-	case *fsm.AddDependency:
-		return c.RequestID
-	case *fsm.RemoveDependency:
-		return c.RequestID
-	case *fsm.MemoryPut:
-		return c.RequestID
-	case *fsm.MemoryDelete:
-		return c.RequestID
-	case *fsm.MemoryImport:
-		return c.RequestID
+	if h := headerOf(cmd); h != nil {
+		return h.RequestID
 	}
 	return ""
 }

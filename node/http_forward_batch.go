@@ -392,8 +392,25 @@ func (s *httpServer) forwardedBatch(w http.ResponseWriter, r *http.Request) {
 		resp *fwdResponse
 	}
 	answers := make(chan answer, len(reqs))
+	var creates []int
 	for i, q := range reqs {
+		if isForwardedCreate(q) {
+			creates = append(creates, i)
+			continue
+		}
 		s.workers.run(func() { answers <- answer{i, s.serveForwarded(r, by, q)} })
+	}
+	if len(creates) > 0 {
+		serve := func() {
+			s.serveForwardedCreates(r.Context(), by, reqs, creates, func(i int, resp *fwdResponse) {
+				answers <- answer{i, resp} // never blocks: one slot per request
+			})
+		}
+		if len(creates) == len(reqs) {
+			serve() // nothing else to answer meanwhile: no goroutine to hand over to
+		} else {
+			s.workers.run(serve)
+		}
 	}
 	// Every write is answered as soon as it is done; writes that finish
 	// together go out in one flush.

@@ -27,7 +27,7 @@ func (s *httpServer) createWorkOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req api.CreateWorkOrderRequest
-	if aerr := decodeJSON(body, &req, false); aerr != nil {
+	if aerr := decodeCreate(body, &req); aerr != nil {
 		writeAPIError(w, aerr)
 		return
 	}
@@ -122,7 +122,16 @@ func (s *httpServer) writeWorkOrderResult(w http.ResponseWriter, res *fsm.Result
 		writeError(w, http.StatusInternalServerError, "internal", "the state machine returned no work order")
 		return
 	}
-	writeJSON(w, status, workOrderToAPI(res.WorkOrder))
+	b, err := marshalWorkOrder(workOrderToAPI(res.WorkOrder), s.fastJSON)
+	if err != nil {
+		writeJSON(w, status, workOrderToAPI(res.WorkOrder)) // answers encoding/json's failure
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 // getWorkOrder handles GET /v1/workorders/{id}.

@@ -71,8 +71,23 @@ func (n *Node) leaderLoop(stop chan struct{}) {
 			return
 		}
 	}
+	// Raft hands the FSM command entries only: after the barrier (and the
+	// leader's no-op) the FSM's applied index, which linearizable reads
+	// wait for, still lags the commit index until the next write. An
+	// empty Tick of this term brings it up to date.
+	if !n.tickAfterBarrier(stop) {
+		return
+	}
 	n.setReady(true)
 	defer n.setReady(false)
+
+	var sched sync.WaitGroup
+	sched.Add(1)
+	go func() {
+		defer sched.Done()
+		n.runScheduler(stop)
+	}()
+	defer sched.Wait()
 
 	missingSince := make(map[string]time.Time)
 	n.reconcile(stop, missingSince)
@@ -80,6 +95,11 @@ func (n *Node) leaderLoop(stop chan struct{}) {
 	defer reconcile.Stop()
 	expiry := time.NewTicker(n.cfg.RaftTimeouts.ExpiryCheckInterval)
 	defer expiry.Stop()
+	// Stale reports left by followers wait in the FSM (executor_stale.go).
+	staleTick := time.NewTicker(n.cfg.Execution.ScheduleInterval)
+	defer staleTick.Stop()
+	staleCtx, staleCancel := stopContext(stop)
+	defer staleCancel()
 	for {
 		select {
 		case <-stop:
@@ -90,6 +110,31 @@ func (n *Node) leaderLoop(stop chan struct{}) {
 			n.reconcile(stop, missingSince)
 		case <-expiry.C:
 			n.maybeTick(stop)
+		case <-staleTick.C:
+			n.drainStaleReports(staleCtx)
+		}
+	}
+}
+
+// tickAfterBarrier commits an empty Tick, retrying until it commits; it
+// returns false when leadership ends or the node shuts down first.
+func (n *Node) tickAfterBarrier(stop <-chan struct{}) bool {
+	ctx, cancel := stopContext(stop)
+	defer cancel()
+	for {
+		_, err := n.Propose(ctx, &fsm.Tick{})
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil || errors.Is(err, ErrShutdown) || errors.Is(err, ErrNotLeader) ||
+			errors.Is(err, ErrNoLeader) || errors.Is(err, ErrLeadershipLost) {
+			return false
+		}
+		n.logger.Warn("leader tick failed; retrying", "error", err)
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-stop:
+			return false
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/hive-swarm/hive/api"
+	"github.com/hive-swarm/hive/gossip"
 )
 
 // Raft roles as Members reports them.
@@ -48,14 +49,21 @@ func (n *Node) Members() []*api.Member {
 	seen := make(map[string]bool)
 	for _, m := range n.gossip.Members() {
 		seen[m.Name] = true
+		meta := m.Meta
+		if m.Name == n.cfg.Name {
+			local := n.gossip.LocalMeta()
+			meta = &local
+		}
 		out = append(out, &api.Member{
-			Name:     m.Name,
-			Addr:     m.Addr,
-			RaftAddr: m.Meta.RaftAddr,
-			HTTPAddr: m.Meta.HTTPAddr,
-			Status:   m.Status.String(),
-			RaftRole: role(m.Name),
-			Leader:   m.Name == string(leaderID),
+			Name:       m.Name,
+			Addr:       m.Addr,
+			RaftAddr:   meta.RaftAddr,
+			HTTPAddr:   meta.HTTPAddr,
+			Status:     m.Status.String(),
+			RaftRole:   role(m.Name),
+			Leader:     m.Name == string(leaderID),
+			AgentTypes: apiSlots(meta.Agents),
+			Load:       float64(meta.Load) / 1000,
 		})
 	}
 	for id, s := range roles {
@@ -105,4 +113,16 @@ func (n *Node) Status() *api.Status {
 		}
 	}
 	return st
+}
+
+// apiSlots converts gossiped agent slots for the API.
+func apiSlots(slots []gossip.AgentSlot) []api.AgentSlot {
+	if len(slots) == 0 {
+		return nil
+	}
+	out := make([]api.AgentSlot, len(slots))
+	for i, a := range slots {
+		out[i] = api.AgentSlot{Type: a.Type, Capacity: int(a.Capacity), Running: int(a.Running)}
+	}
+	return out
 }

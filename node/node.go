@@ -13,15 +13,19 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/hive-swarm/hive/api"
 	"github.com/hive-swarm/hive/fsm"
 	"github.com/hive-swarm/hive/gossip"
+	"github.com/hive-swarm/hive/plugins"
 )
 
 // Node is one running peer. Its methods are safe for concurrent use.
@@ -34,8 +38,9 @@ type Node struct {
 	advertise string // advertised IP
 
 	httpListener net.Listener
-	httpAddr     string      // advertised HTTP address
-	http         *httpServer // the HTTP layer (http.go); nil until startHTTP
+	httpAddr     string         // advertised HTTP address
+	http         *httpServer    // the HTTP layer (http.go); nil until startHTTP
+	obs          *observability // event broker and metrics (events.go); nil until Start
 
 	transport  *raft.NetworkTransport
 	store      *raftboltdb.BoltStore
@@ -50,6 +55,15 @@ type Node struct {
 
 	reconcileCh chan struct{} // wakes the leader loop; capacity 1
 	bootstrapCh chan struct{} // wakes the bootstrap loop; capacity 1
+	schedCh     chan struct{} // wakes the scheduling loop; capacity 1
+	metaCh      chan struct{} // asks metaLoop to gossip the agent slots; capacity 1
+
+	plugins    *plugins.Manager   // this node's agent plugins
+	exec       *executor          // runs the work orders assigned to this node
+	execCtx    context.Context    // ends at shutdown: the runs of the executor
+	execCancel context.CancelFunc // ends execCtx
+	execClient *api.Client        // this node's own HTTP API, for the executor's reports
+	execHTTP   *http.Client       // execClient's HTTP client
 
 	proposeCh chan *proposal
 	inflight  chan struct{} // semaphore of coalesced entries in flight
@@ -76,8 +90,19 @@ func New(cfg Config) (*Node, error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Name: "hive", Level: hclog.Info})
+		cfg.Logger = logger
 	}
+	pm, err := newPlugins(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	execCtx, execCancel := context.WithCancel(context.Background())
 	n := &Node{
+		execCtx:      execCtx,
+		execCancel:   execCancel,
+		plugins:      pm,
+		schedCh:      make(chan struct{}, 1),
+		metaCh:       make(chan struct{}, 1),
 		cfg:          cfg,
 		logger:       logger,
 		fsm:          fsm.New(cfg.FSM),
@@ -91,6 +116,7 @@ func New(cfg Config) (*Node, error) {
 		shutdownCh:   make(chan struct{}),
 		shutdownDone: make(chan struct{}),
 	}
+	n.exec = newExecutor(n)
 	return n, nil
 }
 
@@ -138,19 +164,35 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.setupRaft(); err != nil {
 		return err
 	}
+	if err := n.startPlugins(ctx); err != nil {
+		return err
+	}
 	if err := n.setupGossip(); err != nil {
 		return err
+	}
+	n.execHTTP = &http.Client{Transport: newExecTransport()}
+	n.execClient, err = api.NewClient(&api.Config{
+		Address:     "http://" + n.httpAddr,
+		HTTPClient:  n.execHTTP,
+		Timeout:     n.cfg.RaftTimeouts.ApplyTimeout + 5*time.Second,
+		MaxAttempts: 3,
+	})
+	if err != nil {
+		return fmt.Errorf("node: executor client: %w", err)
 	}
 
 	n.goFunc(n.monitorLeadership)
 	n.goFunc(n.handleGossipEvents)
 	n.goFunc(n.proposer)
+	n.goFunc(n.metaLoop)
+	n.goFunc(func() { n.exec.run(n.execCtx) })
 	if !n.hadState {
 		n.goFunc(n.bootstrapLoop)
 	}
 	if len(n.cfg.Join) > 0 {
 		n.goFunc(n.retryJoin)
 	}
+	n.startObservability()
 	if err := n.startHTTP(); err != nil {
 		return fmt.Errorf("node: start http: %w", err)
 	}
@@ -221,6 +263,7 @@ func (n *Node) finishShutdown(ctx context.Context) error {
 func (n *Node) shutdown(ctx context.Context) error {
 	n.logger.Info("shutting down", "name", n.cfg.Name)
 	close(n.shutdownCh)
+	n.execCancel()
 	var errs []error
 	if n.httpListener != nil {
 		if err := n.stopHTTP(ctx); err != nil {
@@ -247,6 +290,12 @@ func (n *Node) shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("waiting for goroutines: %w", ctx.Err()))
+	}
+	if err := n.plugins.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("stop plugins: %w", err))
+	}
+	if n.execHTTP != nil {
+		n.execHTTP.CloseIdleConnections()
 	}
 	if n.store != nil {
 		if err := n.store.Close(); err != nil {

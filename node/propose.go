@@ -15,20 +15,25 @@ import (
 // single larger command still goes alone).
 const maxBatchBytes = 1 << 20
 
-// proposal is one caller's command waiting in the proposer's queue.
+// proposal is one caller's command, or a group of commands proposed
+// together (ProposeBatch), waiting in the proposer's queue. A group always
+// goes into one log entry.
 type proposal struct {
 	ctx  context.Context
-	cmd  fsm.Command
-	data []byte              // cmd encoded: the entry itself when it goes alone
+	cmds []fsm.Command // cmds[i] is answered by res[i]
+	size int           // about the encoded size of cmds
+	one  [1]fsm.Command
 	done chan proposalResult // capacity 1: the proposer never blocks on it
 }
 
+// proposalResult answers a proposal: one Result per command, or err for
+// them all.
 type proposalResult struct {
-	res *fsm.Result
+	res []*fsm.Result
 	err error
 }
 
-func (p *proposal) finish(res *fsm.Result, err error) {
+func (p *proposal) finish(res []*fsm.Result, err error) {
 	p.done <- proposalResult{res: res, err: err}
 }
 
@@ -49,52 +54,189 @@ func (p *proposal) finish(res *fsm.Result, err error) {
 // have committed, and a retry with the same RequestID is safe. Propose
 // returns within ApplyTimeout or when ctx is done, whichever comes first.
 func (n *Node) Propose(ctx context.Context, cmd fsm.Command) (*fsm.Result, error) {
+	if err := n.prepare(cmd); err != nil {
+		return nil, err
+	}
+	if !n.IsLeader() {
+		return nil, n.notLeaderErr()
+	}
+	// The command is encoded once, in its entry: alone, or in a batch.
+	p := &proposal{size: approxSize(cmd)}
+	p.one[0] = cmd
+	p.cmds = p.one[:]
+	res, err := n.submit(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	r := res[0]
+	if r.Err != nil {
+		return r, r.Err
+	}
+	return r, nil
+}
+
+// ProposeBatch commits cmds as Propose commits each of them, and answers
+// in the same order: results[i] and errs[i] are what Propose would have
+// returned for cmds[i]. The valid commands go into as few log entries as
+// ProposeBatchMax and the 1 MiB bound allow (one, for up to that many
+// commands), so a batch of writes forwarded by a follower costs the
+// leader a single raft round.
+func (n *Node) ProposeBatch(ctx context.Context, cmds []fsm.Command) (results []*fsm.Result, errs []error) {
+	results = make([]*fsm.Result, len(cmds))
+	errs = make([]error, len(cmds))
+	fail := func(err error) {
+		for i := range errs {
+			if errs[i] == nil && results[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	idx := make([]int, 0, len(cmds))
+	for i, cmd := range cmds {
+		if err := n.prepare(cmd); err != nil {
+			errs[i] = err
+			continue
+		}
+		idx = append(idx, i)
+	}
+	if len(idx) == 0 {
+		return results, errs
+	}
+	if !n.IsLeader() {
+		fail(n.notLeaderErr())
+		return results, errs
+	}
+	limit := n.cfg.RaftTimeouts.ProposeBatchMax
+	type pending struct {
+		p   *proposal
+		idx []int
+	}
+	var sent []pending
+	for len(idx) > 0 {
+		// A group holds up to ProposeBatchMax commands and about
+		// maxBatchBytes, and at least one command.
+		p := &proposal{}
+		k := 0
+		for k < len(idx) && k < limit {
+			size := approxSize(cmds[idx[k]])
+			if k > 0 && p.size+size > maxBatchBytes {
+				break
+			}
+			p.cmds = append(p.cmds, cmds[idx[k]])
+			p.size += size
+			k++
+		}
+		sent = append(sent, pending{p: p, idx: idx[:k]})
+		idx = idx[k:]
+	}
+	// The groups are queued together and answered together; each waits
+	// for its own entry.
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.RaftTimeouts.ApplyTimeout)
+	defer cancel()
+	for _, s := range sent {
+		s.p.ctx = ctx
+		s.p.done = make(chan proposalResult, 1)
+	}
+	for k, s := range sent {
+		if err := n.enqueue(ctx, s.p); err != nil {
+			for _, s := range sent[k:] {
+				for _, i := range s.idx {
+					errs[i] = err
+				}
+			}
+			sent = sent[:k]
+			break
+		}
+	}
+	for _, s := range sent {
+		res, err := n.wait(ctx, s.p)
+		for j, i := range s.idx {
+			switch {
+			case err != nil:
+				errs[i] = err
+			default:
+				results[i] = res[j]
+				if res[j].Err != nil {
+					errs[i] = res[j].Err
+				}
+			}
+		}
+	}
+	return results, errs
+}
+
+// prepare stamps and validates a command about to be proposed.
+func (n *Node) prepare(cmd fsm.Command) error {
 	if !n.started.Load() || n.isShutdown() {
-		return nil, ErrShutdown
+		return ErrShutdown
 	}
 	hdr := headerOf(cmd)
 	if hdr == nil {
-		return nil, fsm.Errorf(fsm.ErrInvalidArgument, "command: %T cannot be proposed", cmd)
+		return fsm.Errorf(fsm.ErrInvalidArgument, "command: %T cannot be proposed", cmd)
 	}
 	if hdr.RequestID == "" {
 		hdr.RequestID = newRequestID()
 	}
 	hdr.Node = n.cfg.Name
 	hdr.Time = time.Now().UnixNano()
-	if err := fsm.Validate(cmd); err != nil {
-		return nil, err
-	}
-	if !n.IsLeader() {
-		return nil, n.notLeaderErr()
-	}
-	b, err := fsm.Encode(cmd)
-	if err != nil {
-		return nil, fmt.Errorf("node: encode command: %w", err)
-	}
+	return fsm.Validate(cmd)
+}
+
+// submit queues p and waits for its answer, within ApplyTimeout.
+func (n *Node) submit(ctx context.Context, p *proposal) ([]*fsm.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RaftTimeouts.ApplyTimeout)
 	defer cancel()
-	p := &proposal{ctx: ctx, cmd: cmd, data: b, done: make(chan proposalResult, 1)}
+	p.ctx = ctx
+	p.done = make(chan proposalResult, 1)
+	if err := n.enqueue(ctx, p); err != nil {
+		return nil, err
+	}
+	return n.wait(ctx, p)
+}
+
+// enqueue hands p to the proposer.
+func (n *Node) enqueue(ctx context.Context, p *proposal) error {
 	select {
 	case n.proposeCh <- p:
+		return nil
 	case <-ctx.Done():
-		return nil, ctxErr(ctx) // never queued: certainly not committed
+		return ctxErr(ctx) // never queued: certainly not committed
 	case <-n.shutdownCh:
-		return nil, ErrShutdown
+		return ErrShutdown
 	}
+}
+
+// wait waits for the answer to a queued proposal.
+func (n *Node) wait(ctx context.Context, p *proposal) ([]*fsm.Result, error) {
 	select {
 	case r := <-p.done:
-		if r.err != nil {
-			return nil, r.err
-		}
-		if r.res.Err != nil {
-			return r.res, r.res.Err
-		}
-		return r.res, nil
+		return r.res, r.err
 	case <-ctx.Done():
 		return nil, ctxErr(ctx)
 	case <-n.shutdownCh:
 		return nil, fmt.Errorf("%w: the write may or may not have committed", ErrShutdown)
 	}
+}
+
+// approxSize is about the encoded size of c, without encoding it.
+func approxSize(c fsm.Command) int {
+	if c, ok := c.(*fsm.CreateWorkOrder); ok {
+		s := &c.Spec
+		n := 96 + len(c.RequestID) + len(c.Node) + len(s.Title) + len(s.Description) +
+			len(s.Kind) + len(s.Bucket) + len(s.Stage) + len(s.Signal) + len(s.Parent) + len(s.Payload)
+		for _, l := range s.Labels {
+			n += len(l) + 2
+		}
+		for _, d := range s.DependsOn {
+			n += len(d) + 2
+		}
+		return n
+	}
+	b, err := fsm.Encode(c)
+	if err != nil {
+		return 0 // the entry's encoding reports the error
+	}
+	return len(b)
 }
 
 // proposer coalesces queued proposals into log entries: a group commit.
@@ -106,15 +248,20 @@ func (n *Node) Propose(ctx context.Context, cmd fsm.Command) (*fsm.Result, error
 // accumulate and go out together in the next entry; so each raft round
 // (one disk sync on every node) carries everything that arrived during
 // the previous one, and the number of rounds stays low under load
-// without delaying a lone write.
+// without delaying a lone write. A group from ProposeBatch is never
+// split across entries.
 func (n *Node) proposer() {
 	limit := n.cfg.RaftTimeouts.ProposeBatchMax
+	var next *proposal // taken from the queue but left for the next entry
 	for {
-		var first *proposal
-		select {
-		case first = <-n.proposeCh:
-		case <-n.shutdownCh:
-			return
+		first := next
+		next = nil
+		if first == nil {
+			select {
+			case first = <-n.proposeCh:
+			case <-n.shutdownCh:
+				return
+			}
 		}
 		select {
 		case n.inflight <- struct{}{}:
@@ -122,13 +269,18 @@ func (n *Node) proposer() {
 			first.finish(nil, ErrShutdown)
 			return
 		}
-		batch, size := []*proposal{first}, len(first.data)
+		batch, count, size := []*proposal{first}, len(first.cmds), first.size
 	drain:
-		for len(batch) < limit && size < maxBatchBytes {
+		for count < limit && size < maxBatchBytes {
 			select {
 			case p := <-n.proposeCh:
+				if count+len(p.cmds) > limit {
+					next = p
+					break drain
+				}
 				batch = append(batch, p)
-				size += len(p.data)
+				count += len(p.cmds)
+				size += p.size
 			default:
 				break drain
 			}
@@ -141,32 +293,35 @@ func (n *Node) proposer() {
 // that answers the callers and frees the in-flight slot.
 func (n *Node) apply(batch []*proposal) {
 	live := batch[:0]
+	count := 0
 	for _, p := range batch {
 		if err := p.ctx.Err(); err != nil {
 			p.finish(nil, ctxErr(p.ctx)) // never proposed
 			continue
 		}
 		live = append(live, p)
+		count += len(p.cmds)
 	}
-	if len(live) == 0 {
+	if count == 0 {
 		<-n.inflight
 		return
 	}
-	data := live[0].data
-	if len(live) > 1 {
-		b := &fsm.Batch{Commands: make([]fsm.Command, len(live))}
-		for i, p := range live {
-			b.Commands[i] = p.cmd
+	var c fsm.Command = live[0].cmds[0]
+	if count > 1 {
+		b := &fsm.Batch{Commands: make([]fsm.Command, 0, count)}
+		for _, p := range live {
+			b.Commands = append(b.Commands, p.cmds...)
 		}
-		var err error
-		data, err = fsm.Encode(b)
-		if err != nil {
-			<-n.inflight
-			for _, p := range live {
-				p.finish(nil, fmt.Errorf("node: encode batch: %w", err))
-			}
-			return
+		c = b
+	}
+	data, err := fsm.Encode(c)
+	if err != nil {
+		// Unreachable: every command prepare accepts encodes.
+		<-n.inflight
+		for _, p := range live {
+			p.finish(nil, fmt.Errorf("node: encode entry: %w", err))
 		}
+		return
 	}
 	future := n.raft.Apply(data, n.cfg.RaftTimeouts.ApplyTimeout)
 	n.wg.Add(1)
@@ -181,44 +336,42 @@ func (n *Node) apply(batch []*proposal) {
 			}
 			return
 		}
-		resp := future.Response()
-		if r, ok := resp.(*fsm.Result); ok && len(live) == 1 && r != nil {
-			live[0].finish(r, nil)
-			return
+		var rs []*fsm.Result
+		switch resp := future.Response().(type) {
+		case *fsm.Result:
+			if resp != nil && count == 1 {
+				rs = []*fsm.Result{resp}
+			}
+		case []*fsm.Result:
+			if len(resp) == count {
+				rs = resp
+			}
 		}
-		if rs, ok := resp.([]*fsm.Result); ok && len(rs) == len(live) {
-			for i, p := range live {
-				p.finish(rs[i], nil)
+		for _, r := range rs {
+			if r == nil {
+				rs = nil
+				break
+			}
+		}
+		if rs == nil {
+			err = fmt.Errorf("node: unexpected apply response %T for %d commands", future.Response(), count)
+			n.logger.Error("apply", "error", err)
+			for _, p := range live {
+				p.finish(nil, err)
 			}
 			return
 		}
-		err = fmt.Errorf("node: unexpected apply response %T for %d commands", resp, len(live))
-		n.logger.Error("apply", "error", err)
 		for _, p := range live {
-			p.finish(nil, err)
+			p.finish(rs[:len(p.cmds):len(p.cmds)], nil)
+			rs = rs[len(p.cmds):]
 		}
 	}()
 }
 
 // headerOf returns the Header of a command that may be proposed, or nil.
 func headerOf(c fsm.Command) *fsm.Header {
-	switch c := c.(type) {
-	case *fsm.CreateWorkOrder:
-		return &c.Header
-	case *fsm.Transition:
-		return &c.Header
-	case *fsm.AddDependency:
-		return &c.Header
-	case *fsm.RemoveDependency:
-		return &c.Header
-	case *fsm.MemoryPut:
-		return &c.Header
-	case *fsm.MemoryDelete:
-		return &c.Header
-	case *fsm.MemoryImport:
-		return &c.Header
-	case *fsm.Tick:
-		return &c.Header
+	if h, ok := c.(interface{ CommandHeader() *fsm.Header }); ok {
+		return h.CommandHeader()
 	}
 	return nil
 }

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hive-swarm/hive/node"
+	"github.com/hive-swarm/hive/plugins"
 	"github.com/urfave/cli/v2"
 )
 
@@ -31,7 +33,9 @@ func agentFlags() []cli.Flag {
 		&cli.StringFlag{Name: "data-dir", Category: catNode, EnvVars: env("data-dir"),
 			Usage: "`DIR` for the raft log, stable store and snapshots"},
 		&cli.StringFlag{Name: "plugin-dir", Category: catNode, EnvVars: env("plugin-dir"),
-			Usage: "`DIR` of agent plugin binaries"},
+			Usage: "`DIR` of agent plugin binaries: hive-agent-<type> runs agent type <type> (default with -dev: the hive binary's directory)"},
+		&cli.IntFlag{Name: "agent-capacity", Category: catNode, EnvVars: env("agent-capacity"),
+			Usage: "`N` tasks at once per agent type unless its plugin or --config says otherwise (default 4)"},
 		&cli.StringFlag{Name: "bind", Category: catNode, EnvVars: env("bind"),
 			Usage: "`IP` to listen on for HTTP, raft and gossip (default 0.0.0.0; 127.0.0.1 with -dev)"},
 		&cli.StringFlag{Name: "advertise", Category: catNode, EnvVars: env("advertise"),
@@ -48,6 +52,16 @@ func agentFlags() []cli.Flag {
 			Usage: "bootstrap raft once `N` servers see each other (1: alone)"},
 		&cli.DurationFlag{Name: "dead-server-grace", Category: catCluster, EnvVars: env("dead-server-grace"),
 			Usage: "remove a failed node from the voters after `DURATION` (default 2m)"},
+		&cli.DurationFlag{Name: "requeue-grace", Category: catCluster, EnvVars: env("requeue-grace"),
+			Usage: "requeue the running work of a node gossip declared dead or departed after `DURATION` (default 15s)"},
+		&cli.DurationFlag{Name: "run-timeout", Category: catNode, EnvVars: env("run-timeout"),
+			Usage: "cancel a work order's run after `DURATION` and report it failed (retryable) (default 1h)"},
+		&cli.DurationFlag{Name: "gossip-probe-interval", Category: catCluster, EnvVars: env("gossip-probe-interval"),
+			Usage: "failure detection: probe a random member every `DURATION` (default 1s)"},
+		&cli.DurationFlag{Name: "gossip-probe-timeout", Category: catCluster, EnvVars: env("gossip-probe-timeout"),
+			Usage: "failure detection: a probe not answered in `DURATION` fails (default 500ms)"},
+		&cli.IntFlag{Name: "gossip-suspicion-mult", Category: catCluster, EnvVars: env("gossip-suspicion-mult"),
+			Usage: "failure detection: a suspect is declared dead after `N` probe intervals (scaled by cluster size) (default 4)"},
 		&cli.BoolFlag{Name: "enable-debug", Category: catNode, EnvVars: env("enable-debug"),
 			Usage: "serve Go's profiler under /debug/pprof/ on the HTTP API"},
 	}
@@ -69,6 +83,20 @@ type agentFile struct {
 	DeadServerGrace string   `json:"dead_server_grace"`
 	LogLevel        string   `json:"log_level"`
 	EnableDebug     bool     `json:"enable_debug"`
+	AgentCapacity   int      `json:"agent_capacity"`
+	RequeueGrace    string   `json:"requeue_grace"`
+	RunTimeout      string   `json:"run_timeout"`
+	// Agents configures agent types by name.
+	Agents map[string]agentFileAgent `json:"agents"`
+}
+
+// agentFileAgent configures one agent type in the --config file.
+type agentFileAgent struct {
+	Path     string          `json:"path"`     // the plugin binary; default hive-agent-<type> in the plugin dir
+	Args     []string        `json:"args"`     // its arguments
+	Env      []string        `json:"env"`      // added to its environment
+	Config   json.RawMessage `json:"config"`   // sent with every task of the type
+	Capacity int             `json:"capacity"` // tasks at once; default the plugin's limit or agent_capacity
 }
 
 func agentCommand() *cli.Command {
@@ -132,6 +160,22 @@ func agentConfig(c *cli.Context) (node.Config, error) {
 	}
 	cfg.DataDir = str("data-dir", file.DataDir)
 	cfg.PluginDir = str("plugin-dir", file.PluginDir)
+	if cfg.PluginDir == "" && cfg.Dev {
+		// -dev runs the built-in agents that `make build` puts beside hive.
+		if exe, err := os.Executable(); err == nil {
+			cfg.PluginDir = filepath.Dir(exe)
+		}
+	}
+	cfg.AgentCapacity = file.AgentCapacity
+	if c.IsSet("agent-capacity") {
+		cfg.AgentCapacity = c.Int("agent-capacity")
+	}
+	if len(file.Agents) > 0 {
+		cfg.Agents = make(map[string]plugins.AgentConfig, len(file.Agents))
+		for typ, a := range file.Agents {
+			cfg.Agents[typ] = plugins.AgentConfig{Path: a.Path, Args: a.Args, Env: a.Env, Config: a.Config, Capacity: a.Capacity}
+		}
+	}
 	if b := str("bind", file.Bind); b != "" {
 		cfg.BindAddr = b
 	} else if cfg.Dev {
@@ -161,6 +205,33 @@ func agentConfig(c *cli.Context) (node.Config, error) {
 	}
 	if c.IsSet("dead-server-grace") {
 		cfg.DeadServerGrace = c.Duration("dead-server-grace")
+	}
+	for _, d := range []struct {
+		flag, file string
+		dst        *time.Duration
+	}{
+		{"requeue-grace", file.RequeueGrace, &cfg.RequeueGrace},
+		{"run-timeout", file.RunTimeout, &cfg.Execution.RunTimeout},
+	} {
+		if d.file != "" {
+			v, err := time.ParseDuration(d.file)
+			if err != nil {
+				return cfg, invalidf("--config: %s: %v", strings.ReplaceAll(d.flag, "-", "_"), err)
+			}
+			*d.dst = v
+		}
+		if c.IsSet(d.flag) {
+			*d.dst = c.Duration(d.flag)
+		}
+	}
+	if c.IsSet("gossip-probe-interval") {
+		cfg.Gossip.ProbeInterval = c.Duration("gossip-probe-interval")
+	}
+	if c.IsSet("gossip-probe-timeout") {
+		cfg.Gossip.ProbeTimeout = c.Duration("gossip-probe-timeout")
+	}
+	if c.IsSet("gossip-suspicion-mult") {
+		cfg.Gossip.SuspicionMult = c.Int("gossip-suspicion-mult")
 	}
 	cfg.EnableDebug = file.EnableDebug || c.Bool("enable-debug")
 	level := c.String(flagLogLevel)
@@ -287,6 +358,11 @@ func printBanner(c *cli.Context, cfg node.Config, n *node.Node) {
 	f.add("  Raft", n.RaftAddr())
 	f.add("  Gossip", n.GossipAddr())
 	f.add("  Data dir", n.DataDir())
+	if types := n.Plugins().Types(); len(types) > 0 {
+		f.add("  Agents", strings.Join(types, ", "))
+	} else {
+		f.add("  Agents", "none (no --plugin-dir)")
+	}
 	if cfg.BootstrapExpect > 0 {
 		f.add("  Bootstrap", fmt.Sprintf("expects %d server(s)", cfg.BootstrapExpect))
 	}

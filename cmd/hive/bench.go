@@ -41,7 +41,7 @@ cluster you can throw away, or let them start one of their own.`,
 			"hive bench create --baseline -c 1,64,256 --duration 5s",
 			"hive bench create --address http://10.0.0.5:7070 -c 64 -n 20000"),
 		UsageText:   "hive bench create [options]",
-		Subcommands: []*cli.Command{benchCreateCommand()},
+		Subcommands: []*cli.Command{benchCreateCommand(), benchDispatchCommand(), benchFailoverCommand()},
 	}
 }
 
@@ -49,18 +49,19 @@ func benchCreateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "create",
 		Usage:     "Create work orders from concurrent clients; print creates/s and p50/p95/p99 latency",
-		UsageText: "hive bench create [--address URL[,URL…] | --local N] [-c N[,N…]] [-n N] [--duration D] [--warmup D] [--baseline] [-json]",
+		UsageText: "hive bench create [--address URL[,URL…] | --local N] [-c N[,N…]] [-n N] [--duration D] [--warmup D] [--baseline] [--leader-only] [-json]",
 		Description: description(`Each of C clients POSTs /v1/workorders in a closed loop, spread round-robin
-over the addresses (followers forward to the leader); only 201 answers count as
-committed. The run ends after -n measured requests or --duration, whichever
-comes first. Without --address (or HIVE_ADDR) the bench starts a throwaway
-cluster of --local nodes as child processes of this binary on 127.0.0.1 and
-removes it afterwards. --baseline first runs bare hashicorp/raft with as many
-nodes in this process, set up by Hive's own code (raft config, stores,
-transport) and with one proposal per log entry, and prints Hive's figures as
-a ratio of it. With a
-list of clients (-c 1,64,256) every point is measured; the baseline runs all
-its points before Hive starts, so the two never share the CPU.
+over the addresses (followers forward to the leader), or all to the leader
+with --leader-only; only 201 answers count as committed. The run ends after
+-n measured requests or --duration, whichever comes first. Without --address
+(or HIVE_ADDR) the bench starts a throwaway cluster of --local nodes as child
+processes of this binary on 127.0.0.1 and removes it afterwards
+(--node-pprof serves their profilers). --baseline first runs bare
+hashicorp/raft with as many nodes in this process, set up by Hive's own code
+(raft config, stores, transport) and with one proposal per log entry, and
+prints Hive's figures as a ratio of it. With a list of clients (-c 1,64,256)
+every point is measured; the baseline runs all its points before Hive
+starts, so the two never share the CPU.
 Exits 1 if more than 1% of the requests of any point fail.`,
 			"hive bench create",
 			"hive bench create --baseline -c 1,64,256 -n 5000",
@@ -74,6 +75,8 @@ Exits 1 if more than 1% of the requests of any point fail.`,
 			&cli.BoolFlag{Name: "baseline", Usage: "also measure bare hashicorp/raft at each point and print Hive/raft ratios"},
 			&cli.IntFlag{Name: "entry-size", Value: bench.DefaultEntrySize, Usage: "`BYTES` per baseline log entry (about an encoded create command)"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "timeout of one request"},
+			&cli.BoolFlag{Name: "leader-only", Usage: "send every request to the leader, as a leader-aware client would (the baseline proposes on its leader too); by default requests are spread over all nodes and followers forward them"},
+			&cli.BoolFlag{Name: "node-pprof", Usage: "serve Go's profiler on every node of the local cluster (their URLs are logged), to profile the nodes under load"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write the bench process's own CPU profile (load generator and baseline) to `FILE`"},
 		},
 		Action: runBenchCreate,
@@ -87,6 +90,8 @@ type benchSettings struct {
 	clients   []int
 	opts      bench.Options // Clients is set per point
 	baseline  bool
+	leader    bool // --leader-only
+	nodePprof bool // --node-pprof
 	entrySize int
 	timeout   time.Duration
 	json      bool
@@ -101,6 +106,8 @@ func parseBenchFlags(c *cli.Context) (*benchSettings, error) {
 	s := &benchSettings{
 		local:     c.Int("local"),
 		baseline:  c.Bool("baseline"),
+		leader:    c.Bool("leader-only"),
+		nodePprof: c.Bool("node-pprof"),
 		entrySize: c.Int("entry-size"),
 		timeout:   c.Duration("timeout"),
 		json:      jsonOutput(c),
@@ -255,6 +262,7 @@ func runBench(ctx context.Context, s *benchSettings, logger hclog.Logger) (*benc
 	report := &benchReport{
 		Nodes: len(s.addresses), Addresses: s.addresses,
 		Requests: s.opts.Requests, Duration: s.opts.Duration, Warmup: s.opts.Warmup,
+		LeaderOnly: s.leader,
 	}
 	if len(s.addresses) == 0 {
 		report.Nodes, report.Local = s.local, true
@@ -325,6 +333,7 @@ func runHive(ctx context.Context, s *benchSettings, report *benchReport, logger 
 		}
 		lc, err := startLocalCluster(ctx, localClusterConfig{
 			Nodes: s.local, Exe: exe, ArgsPrefix: prefix, Timeout: benchStartupTimeout, Logger: logger,
+			Debug: s.nodePprof,
 		})
 		if err != nil {
 			return fmt.Errorf("start local cluster: %w", err)
@@ -341,6 +350,15 @@ func runHive(ctx context.Context, s *benchSettings, report *benchReport, logger 
 		if err := waitLeader(waitCtx, addrs[0]); err != nil {
 			return fmt.Errorf("cluster not ready: %w", err)
 		}
+	}
+	if s.leader {
+		waitCtx, cancel := context.WithTimeout(ctx, benchStartupTimeout)
+		leader, err := findLeader(waitCtx, addrs)
+		cancel()
+		if err != nil {
+			return err
+		}
+		addrs = []string{leader}
 	}
 	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
 	for i, p := range report.Points {

@@ -50,6 +50,7 @@ type localClusterConfig struct {
 	Exe        string        // binary to run as `Exe ArgsPrefix… agent …`; default os.Executable()
 	ArgsPrefix []string      // arguments before "agent" (tests use it to re-execute the test binary)
 	Timeout    time.Duration // how long start-up may take, until every node agrees on a leader
+	Debug      bool          // serve Go's profiler on every node (hive agent --enable-debug)
 	Logger     hclog.Logger
 }
 
@@ -105,6 +106,10 @@ func startLocalCluster(ctx context.Context, cfg localClusterConfig) (lc *localCl
 			"--gossip-port", strconv.Itoa(gossipPort),
 			"--bootstrap-expect", strconv.Itoa(cfg.Nodes),
 		)
+		if cfg.Debug {
+			args = append(args, "--enable-debug")
+			cfg.Logger.Info("node profiler", "name", n.name, "url", n.httpAddr+"/debug/pprof/")
+		}
 		if i > 0 {
 			// The first node's gossip port is known to be listening.
 			args = append(args, "--join", lc.nodes[0].gossipAddr)
@@ -217,6 +222,28 @@ func waitLeader(ctx context.Context, addr string) error {
 		}
 		return err
 	})
+}
+
+// findLeader returns the one of addrs whose node is the raft leader,
+// waiting until ctx is done for one of them to be.
+func findLeader(ctx context.Context, addrs []string) (string, error) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	defer client.CloseIdleConnections()
+	var leader string
+	err := poll(ctx, 50*time.Millisecond, func() error {
+		for _, a := range addrs {
+			st, err := fetchStatus(ctx, client, a)
+			if err == nil && st.RaftState == "Leader" {
+				leader = a
+				return nil
+			}
+		}
+		return fmt.Errorf("none of %v is the leader", addrs)
+	})
+	if err != nil {
+		return "", fmt.Errorf("--leader-only: %w", err)
+	}
+	return leader, nil
 }
 
 // fetchStatus reads GET /v1/status from the node at base.

@@ -21,7 +21,10 @@ type benchReport struct {
 	Duration  time.Duration `json:"duration_ns"`
 	Warmup    time.Duration `json:"warmup_ns"`
 	EntrySize int           `json:"entry_size,omitempty"` // bytes per baseline entry
-	Points    []*benchPoint `json:"points"`
+	// LeaderOnly: every request went to the leader (--leader-only)
+	// rather than round-robin over the nodes.
+	LeaderOnly bool          `json:"leader_only,omitempty"`
+	Points     []*benchPoint `json:"points"`
 }
 
 // benchPoint is one concurrency level: Hive, and bare raft when the
@@ -108,6 +111,9 @@ func (r *benchReport) writeTable(w io.Writer) error {
 		bound = r.Duration.String()
 	case r.Duration > 0:
 		bound += " or " + r.Duration.String()
+	}
+	if r.LeaderOnly {
+		where += ", requests to the leader only"
 	}
 	fmt.Fprintf(w, "%d-node %s; %s per point after a %v warm-up\n\n", r.Nodes, where, bound, r.Warmup)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

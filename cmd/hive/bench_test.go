@@ -323,3 +323,30 @@ func TestBenchCreateFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestBenchCreateLeaderOnly(t *testing.T) {
+	var creates [2]atomic.Int64
+	var srvs [2]*httptest.Server
+	for i, state := range []string{"Follower", "Leader"} {
+		srvs[i] = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v1/status" {
+				_ = json.NewEncoder(w).Encode(api.Status{Node: state, Leader: "Leader", RaftState: state, Voters: 2})
+				return
+			}
+			creates[i].Add(1)
+			w.WriteHeader(http.StatusCreated)
+		}))
+		defer srvs[i].Close()
+	}
+	out, _, err := runBenchApp(t, "--address", srvs[0].URL+","+srvs[1].URL, "bench", "create", "--leader-only",
+		"-c", "2", "-n", "20", "--warmup", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creates[0].Load() != 0 || creates[1].Load() != 20 {
+		t.Errorf("follower saw %d creates, leader %d: want 0 and 20", creates[0].Load(), creates[1].Load())
+	}
+	if !strings.Contains(out, "requests to the leader only") {
+		t.Errorf("the table does not say the requests went to the leader only")
+	}
+}

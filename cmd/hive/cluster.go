@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/hive-swarm/hive/api"
 	"github.com/urfave/cli/v2"
 )
 
@@ -12,10 +14,13 @@ func membersCommand() *cli.Command {
 		Name:      "members",
 		Usage:     "list the swarm's nodes",
 		UsageText: "hive members",
-		Description: description(`Lists every node gossip knows with its status (alive, suspect, dead, left)
-and raft role (leader, voter, nonvoter, none); * marks the leader.`,
+		Description: description(`Lists every node gossip knows with its health (alive, suspect, dead, left)
+and raft role (leader, voter, nonvoter, none); * marks the leader. AGENTS
+lists the agent types a node offers as TYPE RUNNING/CAPACITY, and LOAD its
+gossiped load in busy cores.`,
 			"hive members",
-			"hive members -json | jq '.members[] | select(.status==\"alive\") | .name'"),
+			"hive members -json | jq '.members[] | select(.status==\"alive\") | .name'",
+			"hive members -json | jq '.members[] | {name, load, agent_types}'"),
 		Action: func(c *cli.Context) error {
 			if err := wantArgs(c, 0, 0); err != nil {
 				return err
@@ -29,13 +34,14 @@ and raft role (leader, voter, nonvoter, none); * marks the leader.`,
 				return err
 			}
 			return output(c, ml, func(w io.Writer) error {
-				t := newTable(w, "NAME", "ADDRESS", "HTTP", "RAFT", "STATUS", "ROLE", "LEADER")
+				t := newTable(w, "NAME", "ADDRESS", "HTTP", "RAFT", "STATUS", "ROLE", "LEADER", "AGENTS", "LOAD")
 				for _, m := range ml.Members {
 					leader := ""
 					if m.Leader {
 						leader = "*"
 					}
-					t.row(m.Name, m.Addr, m.HTTPAddr, m.RaftAddr, m.Status, m.RaftRole, leader)
+					t.row(m.Name, m.Addr, m.HTTPAddr, m.RaftAddr, m.Status, m.RaftRole, leader,
+						agentSlots(m.AgentTypes), fmt.Sprintf("%.2f", m.Load))
 				}
 				return t.flush()
 			})
@@ -139,4 +145,14 @@ leadership and its voter seat, tells gossip it left, and shuts down.`,
 			})
 		},
 	}
+}
+
+// agentSlots renders a node's agent types as "shell 1/4, test 0/2"
+// (running/capacity).
+func agentSlots(slots []api.AgentSlot) string {
+	parts := make([]string, 0, len(slots))
+	for _, s := range slots {
+		parts = append(parts, fmt.Sprintf("%s %d/%d", s.Type, s.Running, s.Capacity))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -29,6 +29,7 @@ cancelled; only listed transitions are legal.`,
 			woCreateCommand(),
 			woListCommand(),
 			woShowCommand(),
+			woExplainCommand(),
 			woQueueCommand(),
 			woTransitionCommand(api.ActionStart),
 			woTransitionCommand(api.ActionAdvance),
@@ -37,6 +38,7 @@ cancelled; only listed transitions are legal.`,
 			woTransitionCommand(api.ActionFail),
 			woTransitionCommand(api.ActionCancel),
 			woDepCommand(),
+			woWatchCommand(),
 		},
 	}
 }
@@ -52,7 +54,8 @@ dependencies starts blocked. The request carries an idempotency key, so a retry
 after a lost answer never creates a second work order.`,
 			"hive wo create --title \"Patch CVE-2026-1234\" --signal cve",
 			"hive wo create --title \"Fix login\" --label bug --effort 30m --deadline +24h",
-			"hive wo create --title \"Release notes\" --depends-on WO-1 --payload @payload.json -json"),
+			"hive wo create --title \"Release notes\" --depends-on WO-1 --payload @payload.json -json",
+			"hive wo create --title \"Deploy\" --type shell --retries 4 --retry-delay 5s --retry-factor 1.5 --retry-max 2m"),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "title", Usage: "short `TITLE` (required)"},
 			&cli.StringFlag{Name: "description", Usage: "longer `TEXT`"},
@@ -68,6 +71,10 @@ after a lost answer never creates a second work order.`,
 			&cli.StringSliceFlag{Name: "depends-on", Usage: "`ID` of a work order this one waits for (repeatable)"},
 			&cli.StringFlag{Name: "deadline", Usage: "`TIME` in RFC 3339, or relative like +24h"},
 			&cli.StringFlag{Name: "parent", Usage: "`ID` of the parent work order"},
+			&cli.IntFlag{Name: "retries", Usage: "retry a failed attempt up to `N` times (default 2; 0 = never)"},
+			&cli.DurationFlag{Name: "retry-delay", Usage: "backoff before the first retry, a `DURATION` (default 1s)"},
+			&cli.Float64Flag{Name: "retry-factor", Usage: "backoff growth per retry, a `FACTOR` from 1 to 10 (default 2)"},
+			&cli.DurationFlag{Name: "retry-max", Usage: "backoff cap, a `DURATION` (default 1m)"},
 			&cli.StringFlag{Name: "request-id", Usage: "idempotency `KEY` (default: a random one)"},
 		},
 		Action: woCreate,
@@ -128,6 +135,11 @@ func woCreate(c *cli.Context) error {
 		}
 		req.Deadline = &t
 	}
+	retry, err := retryPolicy(c)
+	if err != nil {
+		return err
+	}
+	req.Retry = retry
 	cl, err := client(c)
 	if err != nil {
 		return err
@@ -284,6 +296,7 @@ func woShow(c *cli.Context) error {
 	f.add("Parent", wo.Parent)
 	f.add("Children", list(wo.Children))
 	f.add("Attempt", wo.Attempt)
+	addFailureFields(f, wo)
 	f.add("Assignee", strings.Trim(wo.Node+"/"+wo.Agent, "/"))
 	f.add("Progress", wo.Progress)
 	f.add("Created", stamp(wo.CreatedAt))

@@ -30,8 +30,12 @@ fences stale work: a report from an older attempt fails with stale_attempt.`,
 Dependents whose last dependency this was unblock in the same commit.`,
 		[]string{"hive wo complete WO-1 --artifact sku-42", "hive wo complete WO-1 --attempt 1 --exit-code 0 --output report=ok"}},
 	api.ActionFail: {"fail a work order with its evidence",
-		`Marks a work order failed, recording why and its evidence.`,
-		[]string{"hive wo fail WO-1 --reason \"tests red\" --exit-code 2"}},
+		`Marks a work order failed, recording why and its evidence. A failure reported
+with --attempt (by the attempt that failed) is retried while the work order's
+retry policy has attempts left: it is queued again after a backoff. --no-retry
+fails it for good (a retry cannot help); a failure without --attempt is always
+final.`,
+		[]string{"hive wo fail WO-1 --reason \"tests red\" --exit-code 2", "hive wo fail WO-1 --attempt 2 --no-retry --reason \"bad input\""}},
 	api.ActionCancel: {"cancel a work order",
 		`Cancels a work order. --cascade also cancels its unfinished dependents.`,
 		[]string{"hive wo cancel WO-1 --reason duplicate", "hive wo cancel WO-1 --cascade"}},
@@ -43,7 +47,7 @@ var transitionFlags = map[string][]string{
 	api.ActionAdvance:  {"attempt", "agent", "stage", "reason"},
 	api.ActionProgress: {"attempt", "agent", "stage", "progress"},
 	api.ActionComplete: {"attempt", "agent", "exit-code", "artifact", "output", "log", "reason"},
-	api.ActionFail:     {"attempt", "agent", "exit-code", "artifact", "output", "log", "reason"},
+	api.ActionFail:     {"attempt", "agent", "exit-code", "artifact", "output", "log", "reason", "no-retry"},
 	api.ActionCancel:   {"reason", "cascade"},
 }
 
@@ -69,6 +73,8 @@ func transitionFlag(name string) cli.Flag {
 		return &cli.StringFlag{Name: name, Usage: "log excerpt `TEXT`, or @FILE"}
 	case "cascade":
 		return &cli.BoolFlag{Name: name, Usage: "also cancel unfinished dependents"}
+	case "no-retry":
+		return &cli.BoolFlag{Name: name, Usage: "fail for good, even if the retry policy has attempts left"}
 	}
 	panic("unknown transition flag " + name)
 }
@@ -101,6 +107,7 @@ func woTransition(c *cli.Context, action string) error {
 		Progress:  c.String("progress"),
 		Reason:    c.String("reason"),
 		Cascade:   c.Bool("cascade"),
+		NoRetry:   c.Bool("no-retry"),
 		RequestID: c.String("request-id"),
 	}
 	if c.IsSet("attempt") && req.Attempt == 0 {
@@ -120,6 +127,10 @@ func woTransition(c *cli.Context, action string) error {
 		return err
 	}
 	return output(c, wo, func(w io.Writer) error {
+		if action == api.ActionFail && wo.State == "queued" && wo.NotBefore != nil {
+			_, err := fmt.Fprintf(w, "%s failed attempt %d; retry %d is queued, not before %s\n", wo.ID, wo.Attempt, wo.Retries, stamp(*wo.NotBefore))
+			return err
+		}
 		_, err := fmt.Fprintf(w, "%s is %s (attempt %d)\n", wo.ID, stateText(wo), wo.Attempt)
 		return err
 	})

@@ -1,0 +1,343 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/hive-swarm/hive/api"
+	"github.com/hive-swarm/hive/fsm"
+	"github.com/hive-swarm/hive/node"
+	"github.com/hive-swarm/hive/plugins"
+)
+
+// DispatchConfig configures RunDispatch.
+type DispatchConfig struct {
+	Nodes int    // nodes of the cluster; default 3
+	Dir   string // required: node i keeps its data under Dir/node<i>
+	// PluginDir must hold hive-agent-test (make build puts it in bin/).
+	PluginDir string
+	// Capacity is the test agent's slots per node; default 64.
+	Capacity int
+	// WorkOrders is how many work orders go through; default 10000.
+	WorkOrders int
+	// Clients is how many concurrent HTTP clients create them; default 64.
+	Clients int
+	// Window bounds the work orders created but not completed yet, so
+	// that latency measures dispatch rather than a growing queue;
+	// default 4096.
+	Window  int
+	Timeout time.Duration // of one create request; default 10s
+	Logger  hclog.Logger  // the nodes' logger; default: warnings to stderr
+}
+
+// DispatchResult is what RunDispatch measured.
+type DispatchResult struct {
+	Nodes      int           `json:"nodes"`
+	Capacity   int           `json:"capacity_per_node"`
+	WorkOrders int           `json:"workorders"`
+	Completed  int           `json:"completed"`
+	Failed     int           `json:"failed"`
+	CreateErrs uint64        `json:"create_errors"`
+	Elapsed    time.Duration `json:"elapsed_ns"` // first create sent to last completion applied
+	// Latency runs from sending a create to the completion's receipt
+	// applied on node 0.
+	Latency Latency `json:"create_to_complete"`
+}
+
+// PerSec is completed work orders per second.
+func (r *DispatchResult) PerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Completed) / r.Elapsed.Seconds()
+}
+
+func (c *DispatchConfig) withDefaults() DispatchConfig {
+	d := *c
+	if d.Nodes <= 0 {
+		d.Nodes = 3
+	}
+	if d.Capacity <= 0 {
+		d.Capacity = 64
+	}
+	if d.WorkOrders <= 0 {
+		d.WorkOrders = 10_000
+	}
+	if d.Clients <= 0 {
+		d.Clients = 64
+	}
+	if d.Window <= 0 {
+		d.Window = 4096
+	}
+	if d.Timeout <= 0 {
+		d.Timeout = 10 * time.Second
+	}
+	if d.Logger == nil {
+		d.Logger = hclog.New(&hclog.LoggerOptions{Name: "hive", Level: hclog.Warn})
+	}
+	return d
+}
+
+// RunDispatch starts a throwaway cluster of cfg.Nodes nodes in this
+// process (real raft, gossip, HTTP and plugin processes on 127.0.0.1),
+// turns its WIP limits and leveling off, then sends cfg.WorkOrders work
+// orders of type "test" with a no-op payload through the HTTP API, spread
+// over the nodes, and waits until each has been assigned by the leader,
+// run by a node's test agent and completed. It reports completions per
+// second and the create-to-complete latency.
+func RunDispatch(ctx context.Context, cfg DispatchConfig) (*DispatchResult, error) {
+	c := cfg.withDefaults()
+	if c.Dir == "" || c.PluginDir == "" {
+		return nil, errors.New("bench: dispatch needs Dir and PluginDir")
+	}
+	nodes, err := startDispatchCluster(ctx, &c)
+	defer func() {
+		var wg sync.WaitGroup
+		for _, n := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_ = n.Shutdown(sctx)
+			}()
+		}
+		wg.Wait()
+	}()
+	if err != nil {
+		return nil, err
+	}
+	hosts := make([]string, len(nodes))
+	for i, n := range nodes {
+		hosts[i] = n.HTTPAddr()
+	}
+	if err := unlimitScheduler(ctx, nodes); err != nil {
+		return nil, err
+	}
+	return measureDispatch(ctx, &c, nodes[0], hosts)
+}
+
+// startDispatchCluster starts the nodes and waits for a leader and for
+// every node to offer the test agent. It returns the nodes started, also
+// on error (the caller shuts them down).
+func startDispatchCluster(ctx context.Context, c *DispatchConfig) ([]*node.Node, error) {
+	var nodes []*node.Node
+	for i := range c.Nodes {
+		nc := node.DefaultConfig()
+		nc.Name = fmt.Sprintf("node%d", i+1)
+		nc.DataDir = filepath.Join(c.Dir, nc.Name)
+		nc.BindAddr, nc.AdvertiseAddr = "127.0.0.1", "127.0.0.1"
+		nc.HTTPPort, nc.RaftPort, nc.GossipPort = 0, 0, 0
+		nc.BootstrapExpect = c.Nodes
+		nc.PluginDir = c.PluginDir
+		nc.Agents = map[string]plugins.AgentConfig{"test": {Capacity: c.Capacity}}
+		nc.Gossip.GossipInterval = 50 * time.Millisecond
+		nc.Gossip.RetryJoinInterval = 200 * time.Millisecond
+		nc.Execution.MetaInterval = 100 * time.Millisecond
+		nc.Logger = c.Logger.Named(nc.Name)
+		if i > 0 {
+			nc.Join = []string{nodes[0].GossipAddr()}
+		}
+		n, err := node.New(nc)
+		if err != nil {
+			return nodes, fmt.Errorf("bench: node %s: %w", nc.Name, err)
+		}
+		if err := n.Start(ctx); err != nil {
+			return nodes, fmt.Errorf("bench: start %s: %w", nc.Name, err)
+		}
+		nodes = append(nodes, n)
+	}
+	err := poll(ctx, 60*time.Second, func() error {
+		leader := ""
+		for _, n := range nodes {
+			name, _, _ := n.Leader()
+			if name == "" || (leader != "" && name != leader) {
+				return errors.New("no leader all nodes agree on")
+			}
+			leader = name
+		}
+		for _, m := range nodes[0].Members() {
+			if !offersTest(m.AgentTypes, c.Capacity) {
+				return fmt.Errorf("%s offers %+v", m.Name, m.AgentTypes)
+			}
+		}
+		if len(nodes[0].Members()) != len(nodes) {
+			return errors.New("not every node is a member yet")
+		}
+		return nil
+	})
+	return nodes, err
+}
+
+// unlimitScheduler turns the WIP limits and leveling off, so the bench
+// measures dispatch, not the policy. It commits the config on the leader
+// directly (the cluster runs in this process).
+func unlimitScheduler(ctx context.Context, nodes []*node.Node) error {
+	return poll(ctx, 30*time.Second, func() error {
+		for _, n := range nodes {
+			if !n.IsLeader() {
+				continue
+			}
+			cfg := fsm.DefaultSchedulerConfig()
+			cfg.StageWIP, cfg.BucketWIP, cfg.Mix = nil, nil, nil
+			res, err := n.ProposeControl(ctx, []fsm.Command{&fsm.SetSchedulerConfig{Config: cfg}})
+			if err != nil {
+				return err
+			}
+			return res[0].Err
+		}
+		return errors.New("no leader")
+	})
+}
+
+// measureDispatch creates the work orders and follows their completions
+// on watch's receipt chain.
+func measureDispatch(ctx context.Context, c *DispatchConfig, watch *node.Node, hosts []string) (*DispatchResult, error) {
+	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
+	prefix := "dispatch " + runID + " #"
+	sent := make([]atomic.Int64, c.WorkOrders) // send time (Unix ns) by number
+	window := make(chan struct{}, c.Window)
+	res := &DispatchResult{Nodes: len(hosts), Capacity: c.Capacity, WorkOrders: c.WorkOrders}
+	hist := NewHistogram()
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	fail := func(err error) { cancel(err) }
+	watchDone := make(chan error, 1)
+	fromSeq := watch.FSM().View().ReceiptCount() + 1
+	var last time.Time
+	go func() {
+		watchDone <- followCompletions(ctx, watch, fromSeq, prefix, func(n int, failed bool) {
+			now := time.Now()
+			if failed {
+				res.Failed++
+			} else {
+				res.Completed++
+			}
+			hist.Record(now.Sub(time.Unix(0, sent[n].Load())))
+			last = now
+			<-window
+		}, c.WorkOrders)
+	}()
+
+	raw := newRawClient(hosts, "/v1/workorders", c.Clients, c.Timeout)
+	defer raw.Close()
+	var next atomic.Int64
+	var errCount atomic.Uint64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range c.Clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := int(next.Add(1) - 1)
+				if n >= c.WorkOrders || ctx.Err() != nil {
+					return
+				}
+				select {
+				case window <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				body := `{"title":"` + prefix + strconv.Itoa(n) + `","type":"test","payload":{"mode":"noop"},"request_id":"dispatch-` +
+					runID + "-" + strconv.Itoa(n) + `"}`
+				sent[n].Store(time.Now().UnixNano())
+				for ctx.Err() == nil {
+					status, answer, err := raw.post(ctx, w, n%len(hosts), []byte(body))
+					if err == nil && status == http.StatusCreated {
+						break
+					}
+					if err == nil && status < 500 {
+						fail(fmt.Errorf("bench: create refused: %w", statusError(status, answer)))
+						return
+					}
+					errCount.Add(1) // retried with the same request ID
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	err := <-watchDone
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause
+	}
+	res.CreateErrs = errCount.Load()
+	res.Elapsed = last.Sub(start)
+	res.Latency = hist.Summary()
+	return res, err
+}
+
+// followCompletions reads watch's receipt chain from seq on and calls
+// done for every work order whose title starts with prefix when it
+// completes or fails, until want have ended or ctx ends.
+func followCompletions(ctx context.Context, watch *node.Node, seq uint64, prefix string, done func(n int, failed bool), want int) error {
+	f := watch.FSM()
+	ended := 0
+	for ended < want {
+		v := f.View()
+		for _, r := range v.Receipts(fsm.ReceiptQuery{FromSeq: seq, Limit: fsm.MaxReceiptLimit}) {
+			seq = r.Seq + 1
+			if r.Event != fsm.EventCompleted && r.Event != fsm.EventFailed {
+				continue
+			}
+			wo, err := v.WorkOrder(r.WorkOrder)
+			if err != nil || !strings.HasPrefix(wo.Title, prefix) {
+				continue
+			}
+			n, err := strconv.Atoi(wo.Title[len(prefix):])
+			if err != nil {
+				continue
+			}
+			done(n, r.Event == fsm.EventFailed)
+			ended++
+		}
+		if ended >= want {
+			return nil
+		}
+		if err := f.WaitForIndex(ctx, v.Index()+1); err != nil {
+			return fmt.Errorf("bench: %d of %d work orders ended: %w", ended, want, err)
+		}
+	}
+	return nil
+}
+
+// poll calls cond every 50ms until it returns nil, timeout passes or ctx
+// ends.
+func poll(ctx context.Context, timeout time.Duration, cond func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		err := cond()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("bench: waiting for the cluster: %w (last: %w)", ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// offersTest reports whether slots hold the test agent type with capacity
+// slots (the plugin directory may offer other types besides).
+func offersTest(slots []api.AgentSlot, capacity int) bool {
+	for _, sl := range slots {
+		if sl.Type == "test" {
+			return sl.Capacity == capacity
+		}
+	}
+	return false
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/hive-swarm/hive/bench"
+)
+
+// benchDispatchCommand is `hive bench dispatch`.
+func benchDispatchCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "dispatch",
+		Usage:     "Run work orders through create, assign, run and complete; print completed/s and create-to-complete latency",
+		UsageText: "hive bench dispatch [-n N] [--nodes N] [--capacity N] [-c N] [--window N] [--plugin-dir DIR] [-json]",
+		Description: description(`Starts a throwaway cluster of --nodes nodes inside this process (real raft,
+gossip, HTTP API and agent plugin processes on 127.0.0.1), turns its WIP
+limits and leveling off, and sends -n work orders of type "test" with a no-op
+payload through the HTTP API, spread over the nodes. The leader assigns each to
+a node, the node runs it on its test agent (hive-agent-test from --plugin-dir,
+by default this binary's directory, where make build puts it) and reports it
+complete. At most --window work orders are created but not yet complete at
+any time. Prints completed work orders per second and the p50/p99 latency
+from sending the create to the completion's receipt.`,
+			"hive bench dispatch",
+			"hive bench dispatch -n 20000 --capacity 128 -c 128 -json"),
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "requests", Aliases: []string{"n"}, Value: 10000, Usage: "work orders to run"},
+			&cli.IntFlag{Name: "nodes", Value: 3, Usage: "nodes of the throwaway cluster"},
+			&cli.IntFlag{Name: "capacity", Value: 64, Usage: "test agent slots per node"},
+			&cli.IntFlag{Name: "clients", Aliases: []string{"c"}, Value: 64, Usage: "concurrent HTTP clients creating work orders"},
+			&cli.IntFlag{Name: "window", Value: 4096, Usage: "most work orders created but not complete at once"},
+			&cli.StringFlag{Name: "plugin-dir", Usage: "`DIR` holding hive-agent-test (default: this binary's directory)"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write this process's CPU profile (the nodes and the load generator) to `FILE`"},
+		},
+		Action: runBenchDispatch,
+	}
+}
+
+func runBenchDispatch(c *cli.Context) error {
+	if err := wantArgs(c, 0, 0); err != nil {
+		return err
+	}
+	cfg := bench.DispatchConfig{
+		Nodes:      c.Int("nodes"),
+		Capacity:   c.Int("capacity"),
+		WorkOrders: c.Int("requests"),
+		Clients:    c.Int("clients"),
+		Window:     c.Int("window"),
+		PluginDir:  c.String("plugin-dir"),
+	}
+	for name, v := range map[string]int{"-n": cfg.WorkOrders, "--nodes": cfg.Nodes, "--capacity": cfg.Capacity, "--clients": cfg.Clients, "--window": cfg.Window} {
+		if v < 1 {
+			return invalidf("%s must be at least 1, got %d", name, v)
+		}
+	}
+	if cfg.PluginDir == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return invalidf("--plugin-dir: %v", err)
+		}
+		cfg.PluginDir = filepath.Dir(exe)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.PluginDir, "hive-agent-test")); err != nil {
+		return invalidf("--plugin-dir: no hive-agent-test in %s (run make build): %v", cfg.PluginDir, err)
+	}
+	dir, err := os.MkdirTemp("", "hive-bench-dispatch-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg.Dir = dir
+	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "hive", Level: hclog.Error, Output: c.App.ErrWriter})
+
+	ctx, cancel := context.WithCancel(c.Context)
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	stopNotify := runtimeOf(c).notify(sigs)
+	defer stopNotify()
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	if path := c.String("cpuprofile"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			return invalidf("--cpuprofile: %v", err)
+		}
+		defer stopProfile()
+	}
+	res, runErr := bench.RunDispatch(ctx, cfg)
+	if res != nil {
+		if jsonOutput(c) {
+			out := struct {
+				*bench.DispatchResult
+				PerSec float64 `json:"completed_per_sec"`
+			}{res, res.PerSec()}
+			if err := printJSON(c.App.Writer, out); err != nil && runErr == nil {
+				runErr = err
+			}
+		} else {
+			w := c.App.Writer
+			fmt.Fprintf(w, "dispatch: %d nodes, %d test slots each, %d work orders\n", res.Nodes, res.Capacity, res.WorkOrders)
+			fmt.Fprintf(w, "  completed   %d (%d failed, %d create retries) in %s\n", res.Completed, res.Failed, res.CreateErrs, fmtDur(res.Elapsed))
+			fmt.Fprintf(w, "  throughput  %.0f completed/s\n", res.PerSec())
+			fmt.Fprintf(w, "  create→complete latency  p50 %s  p99 %s  max %s\n",
+				fmtDur(res.Latency.P50), fmtDur(res.Latency.P99), fmtDur(res.Latency.Max))
+		}
+	}
+	switch {
+	case runErr != nil && ctx.Err() != nil:
+		return &cliError{code: "interrupted", msg: "bench: interrupted"}
+	case runErr != nil:
+		return &cliError{code: "bench_failed", msg: "bench: " + runErr.Error()}
+	}
+	return nil
+}

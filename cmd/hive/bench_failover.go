@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/hive-swarm/hive/bench"
+)
+
+// benchFailoverCommand is `hive bench failover`.
+func benchFailoverCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "failover",
+		Usage:     "Kill the leader, then a follower, while work runs; print the time to the next committed write and to the work restarted elsewhere",
+		UsageText: "hive bench failover [--runs N] [-n N] [--sleep D] [--requeue-grace D] [--probe-interval D] [--plugin-dir DIR] [-json]",
+		Description: description(`For each of --runs runs and each kind of kill (the leader, a follower), starts
+a throwaway cluster of three nodes inside this process (real raft, gossip,
+HTTP API and test-agent plugin processes on 127.0.0.1), creates -n work orders
+that sleep for --sleep, and once the victim runs some of them stops it without
+leaving, as a crash looks to the others. It measures the time from the kill to
+the first write committed on a survivor and to the last of the victim's work
+orders assigned elsewhere, waits for every work order to complete, and counts
+the ones lost and the ones completed twice (from the receipt chain). Failure
+detection and the requeue grace are the fast test settings by default; pass
+--requeue-grace 15s --probe-interval 1s --probe-timeout 500ms
+--suspicion-mult 4 for the production defaults.`,
+			"hive bench failover",
+			"hive bench failover --runs 10 --requeue-grace 15s --probe-interval 1s --probe-timeout 500ms --suspicion-mult 4 -json"),
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "runs", Value: 5, Usage: "runs of each kind of kill"},
+			&cli.IntFlag{Name: "requests", Aliases: []string{"n"}, Value: 12, Usage: "sleeping work orders in flight"},
+			&cli.DurationFlag{Name: "sleep", Value: 3 * time.Second, Usage: "how long each work order runs"},
+			&cli.DurationFlag{Name: "requeue-grace", Value: 2 * time.Second, Usage: "the nodes' requeue grace"},
+			&cli.DurationFlag{Name: "probe-interval", Value: 200 * time.Millisecond, Usage: "the nodes' gossip probe interval"},
+			&cli.DurationFlag{Name: "probe-timeout", Value: 100 * time.Millisecond, Usage: "the nodes' gossip probe timeout"},
+			&cli.IntFlag{Name: "suspicion-mult", Value: 3, Usage: "the nodes' gossip suspicion multiplier"},
+			&cli.StringFlag{Name: "plugin-dir", Usage: "`DIR` holding hive-agent-test (default: this binary's directory)"},
+		},
+		Action: runBenchFailover,
+	}
+}
+
+func runBenchFailover(c *cli.Context) error {
+	if err := wantArgs(c, 0, 0); err != nil {
+		return err
+	}
+	cfg := bench.FailoverConfig{
+		Runs:          c.Int("runs"),
+		WorkOrders:    c.Int("requests"),
+		Sleep:         c.Duration("sleep"),
+		RequeueGrace:  c.Duration("requeue-grace"),
+		ProbeInterval: c.Duration("probe-interval"),
+		ProbeTimeout:  c.Duration("probe-timeout"),
+		SuspicionMult: c.Int("suspicion-mult"),
+		PluginDir:     c.String("plugin-dir"),
+	}
+	if cfg.Runs < 1 || cfg.WorkOrders < 1 || cfg.Sleep <= 0 || cfg.RequeueGrace <= 0 || cfg.ProbeInterval <= 0 || cfg.ProbeTimeout <= 0 || cfg.SuspicionMult < 1 {
+		return invalidf("--runs, -n, --sleep, --requeue-grace, --probe-interval, --probe-timeout and --suspicion-mult must be positive")
+	}
+	if cfg.PluginDir == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return invalidf("--plugin-dir: %v", err)
+		}
+		cfg.PluginDir = filepath.Dir(exe)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.PluginDir, "hive-agent-test")); err != nil {
+		return invalidf("--plugin-dir: no hive-agent-test in %s (run make build): %v", cfg.PluginDir, err)
+	}
+	dir, err := os.MkdirTemp("", "hive-bench-failover-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg.Dir = dir
+	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "hive", Level: hclog.Error, Output: c.App.ErrWriter})
+
+	ctx, cancel := context.WithCancel(c.Context)
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	stopNotify := runtimeOf(c).notify(sigs)
+	defer stopNotify()
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	res, runErr := bench.RunFailover(ctx, cfg)
+	if res != nil {
+		if jsonOutput(c) {
+			if err := printJSON(c.App.Writer, res); err != nil && runErr == nil {
+				runErr = err
+			}
+		} else {
+			printFailover(c, res)
+		}
+	}
+	switch {
+	case runErr != nil && ctx.Err() != nil:
+		return &cliError{code: "interrupted", msg: "bench: interrupted"}
+	case runErr != nil:
+		return &cliError{code: "bench_failed", msg: "bench: " + runErr.Error()}
+	}
+	return nil
+}
+
+func printFailover(c *cli.Context, res *bench.FailoverResult) {
+	w := c.App.Writer
+	fmt.Fprintf(w, "failover: 3 nodes, %d sleeping work orders, requeue grace %s, gossip probe %s\n",
+		res.WorkOrders, fmtDur(res.RequeueGrace), fmtDur(res.Probe))
+	for _, kind := range []struct {
+		name string
+		runs []bench.FailoverRun
+	}{{"leader kill", res.Leader}, {"follower kill", res.Follower}} {
+		if len(kind.runs) == 0 {
+			continue
+		}
+		fw := bench.Summarize(kind.runs, func(r bench.FailoverRun) time.Duration { return r.FirstWrite })
+		rs := bench.Summarize(kind.runs, func(r bench.FailoverRun) time.Duration { return r.Restarted })
+		lost, doubled, held := 0, 0, 0
+		for _, r := range kind.runs {
+			lost += r.Lost
+			doubled += r.Doubled
+			held += r.Held
+		}
+		fmt.Fprintf(w, "  %-13s %d runs: first write median %s max %s; its %d running work orders restarted elsewhere median %s max %s; lost %d, doubly completed %d\n",
+			kind.name, len(kind.runs), fmtDur(fw.Median), fmtDur(fw.Max), held, fmtDur(rs.Median), fmtDur(rs.Max), lost, doubled)
+	}
+}

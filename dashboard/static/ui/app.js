@@ -1,0 +1,149 @@
+// app.js: wires the panels to the API, the polls and the live stream.
+import { fetchJSON, getJSON } from './api.js';
+import { $, el, fmtTime, refresher } from './dom.js';
+import { refreshAndon } from './andon.js';
+import { Detail } from './detail.js';
+import { refreshKanban } from './kanban.js';
+import { refreshMembers } from './members.js';
+import { Receipts } from './receipts.js';
+import { refreshSLA } from './sla.js';
+import { openStream } from './stream.js';
+import { WorkOrderList } from './workorders.js';
+
+const maxLogLines = 100;
+
+const problems = { health: '', stream: '' };
+let streamUp = false;
+
+function select(id) {
+  detail.id = id;
+  list.select(id);
+  refreshDetail();
+  $('detail').scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+}
+
+const list = new WorkOrderList(select);
+const detail = new Detail(select);
+const receipts = new Receipts(select);
+
+const refreshList = refresher(() => list.refresh(), 1000);
+const refreshDetail = refresher(() => detail.refresh(), 500);
+const refreshBoard = refresher(() => refreshKanban(select), 1000);
+const refreshMemberTable = refresher(refreshMembers, 1000);
+const refreshAndonPanel = refresher(refreshAndon, 2000);
+const refreshSLAPanel = refresher(() => refreshSLA(select), 10000);
+const refreshReceipts = refresher(() => receipts.params ? Promise.resolve() : receipts.refresh(), 2000);
+const refreshTotals = refresher(totals, 1000);
+const refreshHealth = refresher(health, 1000);
+
+function banner() {
+  const msgs = [problems.health, problems.stream].filter(Boolean);
+  const b = $('banner');
+  b.hidden = msgs.length === 0;
+  b.textContent = msgs.join(' — ');
+  document.body.classList.toggle('degraded', msgs.length > 0);
+}
+
+// health reads /api/health (503 with a body when not ready).
+async function health() {
+  let res;
+  try {
+    res = await fetchJSON('/api/health');
+  } catch {
+    problems.health = 'Cannot reach this node: the data shown may be out of date.';
+    banner();
+    return;
+  }
+  const h = res.body;
+  if (!h || !h.raft) {
+    problems.health = `This node answers /api/health with HTTP ${res.status}.`;
+  } else if (!h.ready) {
+    problems.health = `This node has lost the cluster (${(h.reasons || ['not ready']).join('; ')}): showing its last known state.`;
+  } else {
+    problems.health = '';
+  }
+  if (h && h.raft) {
+    const leader = h.raft.leader ? `leader ${h.raft.leader}` : 'no leader';
+    $('node-info').textContent = `node ${h.node} · ${h.raft.state} · ${leader} · term ${h.raft.term} · applied ${h.raft.applied_index}`;
+  }
+  banner();
+}
+
+async function totals() {
+  const s = await getJSON('/api/metrics/summary', {}, { stale: false });
+  list.total = s.workorders.total;
+  const by = s.workorders.by_state || {};
+  const parts = Object.keys(by).sort().map((k) => el('span', { class: `badge s-${k}` }, `${k} ${by[k]}`));
+  $('totals').replaceChildren(el('span', {}, `${s.workorders.total} work orders `), ...parts);
+}
+
+function logEvent(ev) {
+  const log = $('event-log');
+  const what = ev.workorder ? `${ev.workorder} ${ev.from || ''}${ev.to ? ` → ${ev.to}` : ''}`
+    : ev.member ? `${ev.member} ${ev.status || ''}` : ev.topic === 'leader' ? `leader ${ev.leader || 'none'}` : ev.code || ev.reason || '';
+  log.prepend(el('li', { dataset: { type: ev.type } },
+    el('span', { class: 'muted small' }, fmtTime(ev.time) || ''), ' ', el('strong', {}, ev.type), ' ', what));
+  while (log.children.length > maxLogLines) log.lastChild.remove();
+}
+
+function onEvent(ev) {
+  if (ev.type !== 'receipt.appended') logEvent(ev);
+  switch (ev.topic) {
+    case 'workorder':
+    case 'receipt':
+      refreshList();
+      refreshBoard();
+      refreshTotals();
+      refreshSLAPanel();
+      refreshReceipts();
+      if (ev.workorder && detail.concerns(ev.workorder)) refreshDetail();
+      break;
+    case 'member':
+    case 'leader':
+      refreshMemberTable();
+      refreshHealth();
+      break;
+    case 'andon':
+      refreshAndonPanel();
+      break;
+    case 'sla':
+      refreshSLAPanel();
+      break;
+    default: // gap: some events were missed; cutoff: the stream ends
+      if (ev.type === 'gap') refreshAll();
+  }
+}
+
+function onStreamState(up, why) {
+  streamUp = up;
+  const live = $('live');
+  live.textContent = up ? 'live' : 'offline';
+  live.className = up ? 'pill pill-ok' : 'pill pill-bad';
+  problems.stream = up ? '' : `Live updates stopped: ${why}.`;
+  banner();
+  if (up) refreshAll(); // catch up on whatever happened while away
+}
+
+function refreshAll() {
+  refreshHealth();
+  refreshTotals();
+  refreshBoard();
+  refreshList();
+  refreshDetail();
+  refreshMemberTable();
+  refreshAndonPanel();
+  refreshSLAPanel();
+  refreshReceipts();
+}
+
+refreshAll();
+openStream(onEvent, onStreamState);
+setInterval(refreshHealth, 2000);
+setInterval(refreshMemberTable, 3000);
+setInterval(() => {
+  refreshTotals();
+  refreshAndonPanel();
+  if (!streamUp) refreshAll(); // no events: poll instead
+}, 10000);
+setInterval(refreshSLAPanel, 30000);
+setInterval(refreshBoard, 15000);

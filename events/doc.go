@@ -1,0 +1,53 @@
+// Package events turns committed state changes into a stream of typed
+// events that clients can follow, filter and resume.
+//
+// # Sources
+//
+// Work-order events (topic "workorder": workorder.created, .assigned,
+// .started, .progressed, .completed, .failed, .cancelled, .unblocked, …
+// one per receipt event name) and receipt events (topic "receipt":
+// receipt.appended) are derived from the receipt chain. The chain is
+// replicated and kept in the state and in snapshots, so a subscriber can
+// resume from ANY raft index, on any node, even after the node or the
+// subscriber restarted: the broker re-reads the receipts from the index
+// asked for, then follows new commits.
+//
+// Cluster events (topic "member": member.joined, .failed, .left; topic
+// "leader": leader.changed) are node-local: each node sees them through
+// its own gossip and raft, and keeps the latest RingSize of them in a
+// bounded ring, stamped with the raft index applied when they happened.
+// Topics "andon" and "sla" are reserved names for later event types.
+//
+// # Order and resume points
+//
+// A stream delivers, in order, the events of each raft index (receipts
+// in chain order; for each receipt its work-order event, then its receipt
+// event), and a node-local event after the receipts of the index it was
+// stamped with. Every event that ends a resumable position carries an ID,
+// its cursor:
+//
+//	"N"    every event of raft index ≤ N has been delivered
+//	"N.L"  … and node-local events up to local sequence L (streams whose
+//	       filter admits node-local topics)
+//
+// Events in the middle of an index (more of the same index follow) carry
+// no ID, so resuming after the last ID seen never loses or repeats an
+// event. The SSE transport uses the ID as the SSE "id:" field, so a
+// browser's Last-Event-ID resumes exactly. The local part L is meaningful
+// only to the node process that issued it; elsewhere the stream resumes
+// node-local events from N by their stamps.
+//
+// # Nothing is dropped silently
+//
+// When a resume point is older than what is retained (node-local events
+// evicted from the ring, or from before this node process started), the
+// stream first emits a "gap" event naming the first index from which the
+// stream is complete, then continues. A subscriber that falls more than
+// its buffer behind the live stream is cut off: it receives a final
+// "cutoff" event with the reason and the cursor to resume from, and its
+// channel is closed. Applying commits never waits for a subscriber: the
+// broker reads the FSM from its own goroutine, and only ever offers
+// events to live subscribers without blocking. A subscriber that resumes
+// from far back is fed from its own goroutine, at its own pace, and
+// joins the live stream once it has caught up.
+package events

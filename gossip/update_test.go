@@ -1,0 +1,57 @@
+package gossip
+
+import (
+	"sync"
+	"testing"
+)
+
+// TestUpdateMetaFuncSpreadsAndSerialises checks that concurrent
+// read-modify-write updates of the local metadata (a flag from one
+// caller, the agent slots from another) are all kept, and that the
+// result reaches the other member.
+func TestUpdateMetaFuncSpreadsAndSerialises(t *testing.T) {
+	a, err := New(testConfig(t, "a", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Shutdown()
+	b, err := New(testConfig(t, "b", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Shutdown()
+	if _, err := b.Join([]string{a.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b to see a", func() bool { return statusOf(b, "a") == StatusAlive })
+
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if i%2 == 0 {
+				err = a.UpdateMetaFunc(func(m *Meta) { m.Flags |= Flags(1) << (8 + i) })
+			} else {
+				err = a.UpdateMetaFunc(func(m *Meta) {
+					m.Agents = []AgentSlot{{Type: "test", Capacity: 4, Running: uint32(i)}}
+					m.Load = uint32(i)
+				})
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	want := Flags(1<<8 | 1<<10 | 1<<12 | 1<<14)
+	local := a.LocalMeta()
+	if !local.Has(want) || len(local.Agents) != 1 || local.RaftAddr != "127.0.0.1:1" {
+		t.Fatalf("local meta after concurrent updates: %+v", local)
+	}
+	waitFor(t, "b to see a's updated meta", func() bool {
+		m, ok := b.Member("a")
+		return ok && m.Meta.Has(want) && len(m.Meta.Agents) == 1 && m.Meta.Agents[0] == local.Agents[0] && m.Meta.Load == local.Load
+	})
+}

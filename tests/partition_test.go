@@ -1,0 +1,219 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hive-swarm/hive/api"
+)
+
+// pause stops the agent process (SIGSTOP) without touching its plugin
+// processes: to the others it is a partitioned node whose runs go on.
+func (a *agent) pause() { _ = a.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// resume continues a paused agent (SIGCONT).
+func (a *agent) resume() { _ = a.cmd.Process.Signal(syscall.SIGCONT) }
+
+// TestPausedNodeComesBackStale pauses (SIGSTOP) a follower while it runs
+// work, as a partition would cut it off: its plugin keeps running and
+// finishes meanwhile. The leader requeues the work and the survivors
+// complete it. When the node comes back, each of its old attempts either
+// is cancelled by its executor (it sees the work moved) or reports its
+// outcome, which the FSM refuses as stale and the leader receipts as
+// stale_rejected: as many such receipts as the node logged refusals.
+// Every work order completes exactly once, and the chain is the same on
+// every node.
+func TestPausedNodeComesBackStale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test; run without -short")
+	}
+	dir, err := testAgentDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agents := newAgents(t, 3)
+	for _, a := range agents {
+		a.args = append(a.args, "--plugin-dir", dir, "--agent-capacity", "4", "--log-level", "info")
+		a.args = append(a.args, fastFailover...)
+		a.start()
+	}
+	t.Cleanup(func() {
+		for _, a := range agents {
+			if a.cmd != nil {
+				a.resume() // so that the kill of the cleanup is not held up
+			}
+		}
+	})
+	var leader int
+	waitFor(t, 60*time.Second, "a leader all nodes agree on", func() (err error) {
+		leader, err = leaderOf(agents)
+		return err
+	})
+	waitFor(t, 30*time.Second, "every node offering the test agent", func() error {
+		var ml api.MemberList
+		if err := getJSON(agents[leader].addr()+"/v1/members?stale", &ml); err != nil {
+			return err
+		}
+		n := 0
+		for _, m := range ml.Members {
+			if m.Status == "alive" && len(m.AgentTypes) == 1 && m.AgentTypes[0].Capacity == 4 {
+				n++
+			}
+		}
+		if n != 3 {
+			return fmt.Errorf("%d of 3 alive members offer the test agent", n)
+		}
+		return nil
+	})
+	client, err := api.NewClient(&api.Config{Address: agents[leader].addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var ids []string
+	for i := range 9 {
+		wo, err := client.WorkOrders().Create(ctx, &api.CreateWorkOrderRequest{
+			Title: fmt.Sprintf("paused %d", i), Type: "test", Payload: json.RawMessage(`{"mode":"sleep","duration":"2s"}`),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, wo.ID)
+	}
+	var victim *agent
+	var held []string
+	waitFor(t, 30*time.Second, "a follower running work", func() error {
+		page, err := client.WorkOrders().List(ctx, &api.ListOptions{State: "in_progress", Limit: 1000}, nil)
+		if err != nil {
+			return err
+		}
+		for i, a := range agents {
+			if i == leader {
+				continue
+			}
+			held = held[:0]
+			for _, wo := range page.WorkOrders {
+				if wo.Node == a.name {
+					held = append(held, wo.ID)
+				}
+			}
+			if len(held) > 0 {
+				victim = a
+				return nil
+			}
+		}
+		return fmt.Errorf("no follower runs work yet")
+	})
+	victim.pause()
+	t.Logf("paused %s running %v", victim.name, held)
+	waitFor(t, 60*time.Second, "the paused node's work requeued and completed elsewhere", func() error {
+		for _, id := range held {
+			wo, err := client.WorkOrders().Get(ctx, id, nil)
+			if err != nil {
+				return err
+			}
+			if wo.State != "completed" || wo.Attempt < 2 {
+				return fmt.Errorf("%s is %s at attempt %d", id, wo.State, wo.Attempt)
+			}
+		}
+		return nil
+	})
+	victim.resume()
+
+	waitFor(t, 60*time.Second, "every work order completed", func() error {
+		page, err := client.WorkOrders().List(ctx, &api.ListOptions{State: "completed", Type: "test", Limit: 1000}, nil)
+		if err != nil {
+			return err
+		}
+		if len(page.WorkOrders) != len(ids) {
+			return fmt.Errorf("%d of %d completed", len(page.WorkOrders), len(ids))
+		}
+		return nil
+	})
+	// Every refusal the node logged ends up receipted.
+	var stale []api.Receipt
+	waitFor(t, 60*time.Second, "a stale_rejected receipt per refused report", func() error {
+		refused := 0
+		if b, err := os.ReadFile(victim.logPath); err == nil {
+			refused = strings.Count(string(b), "outcome refused as stale")
+		}
+		stale = stale[:0]
+		for _, id := range held {
+			l, err := client.Receipts().List(ctx, &api.ReceiptQuery{WorkOrder: id}, nil)
+			if err != nil {
+				return err
+			}
+			for _, r := range l.Receipts {
+				if r.Event == "stale_rejected" {
+					stale = append(stale, *r)
+				}
+			}
+		}
+		if len(stale) != refused {
+			return fmt.Errorf("%d stale_rejected receipts, %d refusals logged by %s", len(stale), refused, victim.name)
+		}
+		return nil
+	})
+	for _, r := range stale {
+		if r.Node != victim.name || r.Attempt != 1 {
+			t.Errorf("stale receipt %+v: want node %s, attempt 1", r, victim.name)
+		}
+	}
+	t.Logf("%d of %d old attempts came back stale and were receipted; the rest were cancelled", len(stale), len(held))
+
+	var want uint64
+	waitFor(t, 60*time.Second, "the same receipt count on every node", func() error {
+		counts := make([]uint64, len(agents))
+		for i, a := range agents {
+			st, err := a.status()
+			if err != nil {
+				return err
+			}
+			counts[i] = st.Receipts
+		}
+		if counts[0] != counts[1] || counts[1] != counts[2] {
+			return fmt.Errorf("receipt counts %v", counts)
+		}
+		want = counts[0]
+		return nil
+	})
+	var exports []string
+	for _, a := range agents {
+		out := a.cli("--stale", "receipt", "verify", "--to", fmt.Sprint(want))
+		if !strings.Contains(strings.ToLower(out), "ok") {
+			t.Errorf("receipt verify on %s: %s", a.name, out)
+		}
+		exports = append(exports, a.cli("--stale", "receipt", "export", "--to", fmt.Sprint(want)))
+	}
+	for i := 1; i < len(exports); i++ {
+		if exports[i] != exports[0] {
+			t.Errorf("receipt chain of %s differs from %s's", agents[i].name, agents[0].name)
+		}
+	}
+	completions := map[string]int{}
+	sc := bufio.NewScanner(strings.NewReader(exports[0]))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var r api.Receipt
+		if err := json.NewDecoder(bytes.NewReader(sc.Bytes())).Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Event == "completed" {
+			completions[r.WorkOrder]++
+		}
+	}
+	for _, id := range ids {
+		if completions[id] != 1 {
+			t.Errorf("%s: %d completions, want 1", id, completions[id])
+		}
+	}
+}
