@@ -39,6 +39,7 @@
 //	GET    /v1/status                             -> Status
 //	PUT    /v1/agent/join                         ?address=HOST:PORT (repeatable) -> 200; this node joins those gossip addresses
 //	PUT    /v1/agent/leave                        -> 200; this node leaves the cluster gracefully and shuts down
+//	GET    /v1/agent/logs                         ?n= -> text/plain: this node's recent log lines (info and above), oldest first
 //	GET    /v1/events                             ?topic=&workorder=&index=&after=&heartbeat= -> Server-Sent Events, or
 //	                                              JSON Lines with Accept: application/x-ndjson; resumes with Last-Event-ID
 //	GET    /api/stream                            the same stream, for the dashboard

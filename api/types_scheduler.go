@@ -43,6 +43,12 @@ type SchedulerConfig struct {
 	// Pipelines are the templates POST /v1/pipelines/{name}/runs
 	// instantiates; names are unique.
 	Pipelines []*Pipeline `json:"pipelines"`
+	// AutoAndon lists the failure classes on which the leader pulls the
+	// andon cord by itself: test_failure (a test work order failed its
+	// last attempt), repeated_crash (its agent crashed on 3 attempts),
+	// sla_breach (an SLA breach was recorded). Empty (the default) turns
+	// automatic andon off.
+	AutoAndon []string `json:"auto_andon"`
 }
 
 // DelegationRule maps a title/description pattern to an agent type.

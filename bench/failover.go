@@ -75,13 +75,17 @@ func (c *FailoverConfig) withDefaults() FailoverConfig {
 type FailoverRun struct {
 	Killed     string        `json:"killed"`
 	WasLeader  bool          `json:"was_leader"`
-	Held       int           `json:"held"`             // work orders it was running
-	KillTook   time.Duration `json:"kill_took_ns"`     // how long stopping it took (included in the times below)
-	FirstWrite time.Duration `json:"first_write_ns"`   // kill → first committed write on a survivor
-	Restarted  time.Duration `json:"restarted_ns"`     // kill → the last of its work orders assigned elsewhere
-	Completed  int           `json:"completed"`        // work orders completed (of WorkOrders)
-	Lost       int           `json:"lost"`             // not completed within Timeout
-	Doubled    int           `json:"doubly_completed"` // more than one completed receipt
+	Held       int           `json:"held"`           // work orders it was running
+	KillTook   time.Duration `json:"kill_took_ns"`   // how long stopping it took (included in the times below)
+	FirstWrite time.Duration `json:"first_write_ns"` // kill → first committed write on a survivor
+	// APIWrite is kill → the answer to a write sent at the kill through
+	// the HTTP API of a survivor with a default api.Client: failover plus
+	// the client's retry backoff and the node's leader forwarding.
+	APIWrite  time.Duration `json:"api_write_ns"`
+	Restarted time.Duration `json:"restarted_ns"`     // kill → the last of its work orders assigned elsewhere
+	Completed int           `json:"completed"`        // work orders completed (of WorkOrders)
+	Lost      int           `json:"lost"`             // not completed within Timeout
+	Doubled   int           `json:"doubly_completed"` // more than one completed receipt
 }
 
 // FailoverResult is every run of RunFailover.
@@ -217,6 +221,20 @@ func failoverOnce(ctx context.Context, c *FailoverConfig, dir string, killLeader
 	_ = nodes[victim].Shutdown(sctx)
 	cancel()
 	run.KillTook = time.Since(killed)
+	type apiResult struct {
+		d   time.Duration
+		err error
+	}
+	apiDone := make(chan apiResult, 1)
+	for i, n := range nodes {
+		if !down[i] {
+			go func() {
+				d, err := apiWriteAfter(ctx, n.HTTPAddr(), killed, run.Killed)
+				apiDone <- apiResult{d, err}
+			}()
+			break
+		}
+	}
 
 	// First committed write on a survivor.
 	err = pollEvery(ctx, c.Timeout, time.Millisecond, func() error {
@@ -237,6 +255,11 @@ func failoverOnce(ctx context.Context, c *FailoverConfig, dir string, killLeader
 	if err != nil {
 		return nil, err
 	}
+	ar := <-apiDone
+	if ar.err != nil {
+		return nil, ar.err
+	}
+	run.APIWrite = ar.d
 	// The victim's work assigned elsewhere, then everything completed.
 	var survivor *node.Node
 	for i, n := range nodes {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"go.uber.org/goleak"
 )
 
 // TestRunFailoverLosesNothing runs one failover run of each kind on real
@@ -34,11 +35,18 @@ func TestRunFailoverLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range append(res.Leader, res.Follower...) {
-		if r.Held == 0 || r.Completed != 6 || r.Lost != 0 || r.Doubled != 0 || r.FirstWrite <= 0 || r.Restarted <= 0 {
+		if r.Held == 0 || r.Completed != 6 || r.Lost != 0 || r.Doubled != 0 || r.FirstWrite <= 0 || r.APIWrite <= 0 || r.Restarted <= 0 {
 			t.Errorf("run %+v", r)
 		}
 	}
 	if len(res.Leader) != 1 || len(res.Follower) != 1 || !res.Leader[0].WasLeader || res.Follower[0].WasLeader {
 		t.Fatalf("result %+v", res)
+	}
+	// A killed node does not wait for its goroutines: one may still be in
+	// a gossip metadata update, which memberlist bounds by 10s. Wait for
+	// them to end before TestMain looks for leaks.
+	deadline := time.Now().Add(30 * time.Second)
+	for goleak.Find() != nil && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
 	}
 }

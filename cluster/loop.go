@@ -108,6 +108,9 @@ type Loop struct {
 	schedErr    error
 
 	slaNext time.Time // when the next SLA check is due
+	// andonScan is where the automatic andon's walk along the receipt
+	// chain is (autoandon.go).
+	andonScan AutoAndonScan
 
 	mu       sync.Mutex
 	deferred map[string]Reason // the last plan's Deferred
@@ -183,7 +186,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if res.Accepted > 0 || res.Requeued > 0 || res.SLAEvents > 0 {
+		if res.Accepted > 0 || res.Requeued > 0 || res.SLAEvents > 0 || res.Andons > 0 {
 			// Our own entry changed the state: plan again at once, on a
 			// view that includes it.
 			continue
@@ -256,6 +259,8 @@ type StepResult struct {
 	// requeued; SLAEvents the SLA warnings and breaches it recorded.
 	Requeued  int
 	SLAEvents int
+	// Andons counts the automatic andons it pulled (autoandon.go).
+	Andons int
 }
 
 // retryAt lowers NextRetry to t when t is earlier (and not zero).

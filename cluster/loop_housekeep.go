@@ -10,8 +10,8 @@ import (
 )
 
 // housekeep runs the parts of a pass that come before planning: it
-// requeues the in-flight work of gone nodes (Health) and records SLA
-// events (SLAInterval). It returns done when it changed the state, so
+// requeues the in-flight work of gone nodes (Health), records SLA
+// events (SLAInterval) and pulls the automatic andons (autoandon.go). It returns done when it changed the state, so
 // that the caller plans again on a view that includes the change.
 func (l *Loop) housekeep(ctx context.Context, v *fsm.View, now time.Time, res *StepResult) (bool, error) {
 	if l.cfg.Health != nil {
@@ -52,7 +52,7 @@ func (l *Loop) housekeep(ctx context.Context, v *fsm.View, now time.Time, res *S
 			}
 		}
 	}
-	return false, nil
+	return l.autoAndons(ctx, v, now, res)
 }
 
 // proposeAll commits cmds in entries of at most MaxBatch commands and

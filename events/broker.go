@@ -167,12 +167,26 @@ func (b *Broker) Stats() Stats {
 	}
 }
 
+// roundInterval is the least time between two dispatch rounds: under
+// load a round carries every commit of the interval, so each subscriber
+// is handed (and writes) many events at once, and the dispatcher takes
+// fewer views of the state.
+const roundInterval = 5 * time.Millisecond
+
 // Run dispatches new commits and node-local events to live subscribers
 // until ctx is done, then ends every subscription with a cutoff event
 // (code "shutdown") and waits for their goroutines.
 func (b *Broker) Run(ctx context.Context) {
 	defer b.stop()
+	pace := time.NewTimer(0)
+	defer pace.Stop()
 	for ctx.Err() == nil {
+		select { // at most one round per roundInterval
+		case <-pace.C:
+		case <-ctx.Done():
+			return
+		}
+		pace.Reset(roundInterval)
 		b.mu.Lock()
 		active, pending := b.active, b.ring.last > b.local
 		var next uint64
@@ -232,8 +246,9 @@ func (b *Broker) round() {
 	}
 	locals := b.ring.after(b.local, v.Index())
 	items = collect(items, v, b.rcpt, v.ReceiptCount(), locals)
+	ids := make(map[Cursor]string) // the IDs of this round, shared by the subscribers
 	for s := range b.live {
-		s.offer(items)
+		s.offer(items, ids)
 	}
 	b.view, b.rcpt = v, v.ReceiptCount()
 	if len(locals) > 0 {

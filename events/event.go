@@ -99,6 +99,8 @@ type Event struct {
 	Reason string  `json:"reason,omitempty"`
 	Resume string  `json:"resume,omitempty"` // cutoff: the cursor to resume after
 	Topics []Topic `json:"topics,omitempty"` // gap: the topics it concerns
+
+	enc *encoding // shared JSON of the payload; nil: encode on each use
 }
 
 // local reports whether e is a node-local event.
@@ -122,10 +124,10 @@ func fromReceipt(dst []Event, r *fsm.Receipt) []Event {
 	}
 	if r.WorkOrder != "" {
 		e := base
-		e.Topic, e.Type = TopicWorkOrder, "workorder."+r.Event
+		e.Topic, e.Type, e.enc = TopicWorkOrder, "workorder."+r.Event, newEncoding()
 		dst = append(dst, e)
 	}
-	base.Topic, base.Type = TopicReceipt, TypeReceiptAppended
+	base.Topic, base.Type, base.enc = TopicReceipt, TypeReceiptAppended, newEncoding()
 	return append(dst, base)
 }
 

@@ -21,7 +21,7 @@ func (r *ring) first() uint64 { return r.last - uint64(r.n) + 1 }
 // when full.
 func (r *ring) push(e Event) Event {
 	r.last++
-	e.LocalSeq = r.last
+	e.LocalSeq, e.enc = r.last, newEncoding()
 	if r.n == len(r.buf) {
 		r.evicted, r.lost = r.buf[r.start].Index, true
 		r.buf[r.start] = e

@@ -11,6 +11,10 @@ import (
 // time, so a replay of any length holds a bounded number of events.
 const replayPage = 256
 
+// maxScratch bounds the batch buffer a live subscriber keeps between
+// rounds.
+const maxScratch = 512
+
 // position is how far a subscriber has got.
 type position struct {
 	done uint64 // every receipt of raft index ≤ done has been processed
@@ -30,8 +34,9 @@ type Subscription struct {
 
 	// Owned by the subscription's goroutine until it joins the live
 	// stream, by the broker (under b.mu) after.
-	pos    position
-	lastID string // under b.mu: the last ID sent
+	pos     position
+	lastID  string  // under b.mu: the last ID sent
+	scratch []Event // under b.mu: offer's batch buffer, reused
 
 	final *Event // set under b.mu before the goroutine is told to end
 	ended bool   // under b.mu: no more events will be sent
@@ -132,15 +137,28 @@ func (s *Subscription) send(e Event) bool {
 	}
 }
 
-func (s *Subscription) cursor(index, lseq uint64) string {
-	return Cursor{Index: index, Local: lseq, HasLocal: s.local}.String()
+// cursor formats the ID of position (index, lseq); ids, when not nil,
+// memoizes them across the subscribers of one dispatch round.
+func (s *Subscription) cursor(ids map[Cursor]string, index, lseq uint64) string {
+	c := Cursor{Index: index, Local: lseq, HasLocal: s.local}
+	if !s.local {
+		c.Local = 0
+	}
+	if ids == nil {
+		return c.String()
+	}
+	id, ok := ids[c]
+	if !ok {
+		id = c.String()
+		ids[c] = id
+	}
+	return id
 }
 
-// pick returns the events of items that s has not processed yet and its
+// pick appends to out the events of items that s has not processed yet and its
 // filter admits, with their IDs, and the position after them. items is
 // a merged batch (collect) of whole raft indexes.
-func (s *Subscription) pick(items []Event, pos position) ([]Event, position) {
-	var out []Event
+func (s *Subscription) pick(out []Event, items []Event, pos position, ids map[Cursor]string) ([]Event, position) {
 	start := pos
 	for i := range items {
 		e := &items[i]
@@ -158,7 +176,7 @@ func (s *Subscription) pick(items []Event, pos position) ([]Event, position) {
 			pos.done = max(pos.done, e.Index)
 			if s.f.match(e) {
 				ev := *e
-				ev.ID = s.cursor(pos.done, pos.lseq)
+				ev.ID = s.cursor(ids, pos.done, pos.lseq)
 				out = append(out, ev)
 			}
 			continue
@@ -177,7 +195,7 @@ func (s *Subscription) pick(items []Event, pos position) ([]Event, position) {
 		}
 		if s.f.match(e) {
 			ev := *e
-			ev.ID = s.cursor(e.Index, pos.lseq) // kept only on the last of its index, below
+			ev.ID = s.cursor(ids, e.Index, pos.lseq) // kept only on the last of its index, below
 			out = append(out, ev)
 		}
 	}
@@ -190,18 +208,27 @@ func (s *Subscription) pick(items []Event, pos position) ([]Event, position) {
 	return out, pos
 }
 
-// offer hands a live batch to s without blocking; a subscriber whose
+// offer hands a live batch to s without blocking (ids: see cursor); a subscriber whose
 // buffer is full is cut off. Called by the dispatcher with b.mu held.
-func (s *Subscription) offer(items []Event) {
-	out, pos := s.pick(items, s.pos)
-	for _, e := range out {
+func (s *Subscription) offer(items []Event, ids map[Cursor]string) {
+	out, pos := s.pick(s.scratch[:0], items, s.pos, ids)
+	defer func() { // keep a small batch buffer for the next round
+		if cap(out) <= maxScratch {
+			clear(out)
+			s.scratch = out[:0]
+		} else {
+			s.scratch = nil
+		}
+	}()
+	for i := range out {
+		e := &out[i]
 		if len(s.ch) == cap(s.ch) {
 			s.b.cutoffs.Add(1)
 			s.endLocked(CutoffSlowConsumer, fmt.Sprintf(
 				"the subscriber fell more than %d events behind the live stream; resume after %q", cap(s.ch), s.lastID))
 			return
 		}
-		s.ch <- e
+		s.ch <- *e
 		s.b.delivered.Add(1)
 		if e.ID != "" {
 			s.lastID = e.ID
@@ -293,7 +320,7 @@ func (s *Subscription) catchUp(gap *Event) bool {
 			if to <= s.pos.rcpt && len(locals) == 0 {
 				break
 			}
-			out, pos := s.pick(collect(nil, v, s.pos.rcpt, to, locals), s.pos)
+			out, pos := s.pick(nil, collect(nil, v, s.pos.rcpt, to, locals), s.pos, nil)
 			for _, e := range out {
 				if !s.send(e) {
 					return false
@@ -335,7 +362,7 @@ func (s *Subscription) join(v *fsm.View) (joined, ok bool) {
 				locals = append(locals, e)
 			}
 		}
-		out, pos := s.pick(collect(nil, b.view, s.pos.rcpt, b.rcpt, locals), s.pos)
+		out, pos := s.pick(nil, collect(nil, b.view, s.pos.rcpt, b.rcpt, locals), s.pos, nil)
 		if len(out) > cap(s.ch)-len(s.ch) {
 			return false, true // too far behind: replay more first
 		}

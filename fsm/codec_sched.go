@@ -26,6 +26,12 @@ func encSchedulerConfig(w *wbuf, c *SchedulerConfig) {
 			w.varint(s.Effort)
 		}
 	}
+	// AutoAndon is a trailing section, written only when not empty: a
+	// config without it encodes (and digests) as it did before the field
+	// existed, and entries and snapshots written then still decode.
+	if len(c.AutoAndon) > 0 {
+		w.strs(c.AutoAndon)
+	}
 }
 
 // decSchedulerConfig reads what encSchedulerConfig wrote. Empty maps and
@@ -53,6 +59,12 @@ func decSchedulerConfig(r *rbuf) SchedulerConfig {
 					p.Stages[k] = PipelineStage{Name: r.str(), AgentType: r.str(), Stage: r.str(), Effort: r.varint()}
 				}
 			}
+		}
+	}
+	if len(r.b) > 0 && r.err == nil {
+		c.AutoAndon = r.nameList()
+		if len(c.AutoAndon) == 0 {
+			r.fail("empty auto andon section")
 		}
 	}
 	return c

@@ -45,6 +45,11 @@ type SchedulerConfig struct {
 	// Pipelines are the templates RunPipeline instantiates; names are
 	// unique.
 	Pipelines []PipelineTemplate
+	// AutoAndon lists the failure classes on which the leader's control
+	// loop pulls the andon cord by itself (AutoAndonClasses: test_failure,
+	// repeated_crash, sla_breach); empty (the default) turns it off.
+	// Apply only stores it; names are unique.
+	AutoAndon []string
 }
 
 // DelegationRule maps a title/description pattern (Go RE2 syntax) to an
@@ -143,6 +148,7 @@ func (c SchedulerConfig) Clone() SchedulerConfig {
 	c.BucketWIP = maps.Clone(c.BucketWIP)
 	c.Mix = maps.Clone(c.Mix)
 	c.Rules = slices.Clone(c.Rules)
+	c.AutoAndon = slices.Clone(c.AutoAndon)
 	if c.Pipelines != nil {
 		ps := make([]PipelineTemplate, len(c.Pipelines))
 		for i, p := range c.Pipelines {
@@ -248,7 +254,7 @@ func validateSchedulerConfig(c *SchedulerConfig) *Error {
 			return err
 		}
 	}
-	return nil
+	return validateAutoAndon(c.AutoAndon)
 }
 
 // validatePipeline checks ps[i], and that no earlier template has its name.
@@ -335,7 +341,8 @@ const SchedulerConfigDomain = "hive-scheduler-config-v1"
 // increasing key order, key (string) and value (zig-zag varint); the
 // rules as a count and then pattern, agent type; the pipelines as a count
 // and then name and the stages as a count and then name, agent type,
-// stage (strings) and effort (varint). A string is a uvarint length and
+// stage (strings) and effort (varint); then, only when AutoAndon is not
+// empty, its classes as a count and strings. A string is a uvarint length and
 // the bytes. The scheduler_configured receipt carries it as its evidence
 // digest, so the chain pins every configuration in force.
 func SchedulerConfigDigest(c *SchedulerConfig) [32]byte {

@@ -290,6 +290,12 @@ func (g *Gossip) LocalMeta() Meta {
 // Config.BroadcastTimeout for the broadcast to reach one member. On a
 // timeout error the new metadata is in effect and will still spread.
 func (g *Gossip) UpdateMeta(m Meta) error {
+	return g.updateMeta(m, true)
+}
+
+// updateMeta installs m and has memberlist gossip it; with wait it blocks
+// until the broadcast reached a member or Config.BroadcastTimeout passed.
+func (g *Gossip) updateMeta(m Meta, wait bool) error {
 	if m.Name == "" {
 		m.Name = g.name
 	}
@@ -301,6 +307,14 @@ func (g *Gossip) UpdateMeta(m Meta) error {
 	g.meta = b
 	g.local = m
 	g.mu.Unlock()
+	if !wait {
+		// memberlist has no "don't wait" (a zero timeout waits forever):
+		// the shortest timeout queues the broadcast and returns at once.
+		// Its only error is then that timeout, since EncodeMeta already
+		// checked the size.
+		_ = g.list.UpdateNode(time.Nanosecond)
+		return nil
+	}
 	if err := g.list.UpdateNode(g.broadcastTimeout); err != nil {
 		return fmt.Errorf("gossip: update meta: %w", err)
 	}
@@ -318,6 +332,18 @@ func (g *Gossip) UpdateMetaFunc(f func(m *Meta)) error {
 	m := g.LocalMeta()
 	f(&m)
 	return g.UpdateMeta(m)
+}
+
+// PublishMetaFunc is UpdateMetaFunc without waiting for the broadcast:
+// memberlist queues it and spreads it with its next rounds of gossip. It
+// suits frequent updates (agent slots, load) whose caller must never be
+// held up, not even across a shutdown.
+func (g *Gossip) PublishMetaFunc(f func(m *Meta)) error {
+	g.updateMu.Lock()
+	defer g.updateMu.Unlock()
+	m := g.LocalMeta()
+	f(&m)
+	return g.updateMeta(m, false)
 }
 
 // Members lists every known member, failed and left ones included (until

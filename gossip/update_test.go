@@ -55,3 +55,33 @@ func TestUpdateMetaFuncSpreadsAndSerialises(t *testing.T) {
 		return ok && m.Meta.Has(want) && len(m.Meta.Agents) == 1 && m.Meta.Agents[0] == local.Agents[0] && m.Meta.Load == local.Load
 	})
 }
+
+// TestPublishMetaFuncSpreads checks that PublishMetaFunc, which does not
+// wait for its broadcast, installs the update locally at once and that
+// the update still reaches a member that joins later.
+func TestPublishMetaFuncSpreads(t *testing.T) {
+	a, err := New(testConfig(t, "a", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Shutdown()
+	slot := AgentSlot{Type: "test", Capacity: 8, Running: 3}
+	if err := a.PublishMetaFunc(func(m *Meta) { m.Agents, m.Load = []AgentSlot{slot}, 375 }); err != nil {
+		t.Fatal(err)
+	}
+	if local := a.LocalMeta(); len(local.Agents) != 1 || local.Agents[0] != slot || local.Load != 375 {
+		t.Fatalf("local meta %+v", local)
+	}
+	b, err := New(testConfig(t, "b", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Shutdown()
+	if _, err := b.Join([]string{a.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b to see a's published meta", func() bool {
+		m, ok := b.Member("a")
+		return ok && len(m.Meta.Agents) == 1 && m.Meta.Agents[0] == slot && m.Meta.Load == 375
+	})
+}

@@ -60,7 +60,7 @@ func (p leaderProposer) ProposeBatch(ctx context.Context, cmds []fsm.Command) ([
 // several) on the leader and returns their results in order; a business
 // error of one command is in its Result's Err. It serves the control
 // plane, which coalesces its own commands: Assign, Transition, Tick,
-// SetSchedulerConfig, SLAEvent, RecordStale and MemoryDelete (of the
+// SetSchedulerConfig, SLAEvent, AndonTrigger, RecordStale and MemoryDelete (of the
 // stale-report mailbox) are accepted. It stamps every Header (this node, now,
 // a random RequestID when empty), validates every command first, and
 // fails with ErrNotLeader on a follower. Errors are those of Propose.
@@ -144,6 +144,8 @@ func commandHeader(c fsm.Command) *fsm.Header {
 	case *fsm.SetSchedulerConfig:
 		return &c.Header
 	case *fsm.SLAEvent:
+		return &c.Header
+	case *fsm.AndonTrigger: // automatic andon (cluster/autoandon.go)
 		return &c.Header
 	case *fsm.RecordStale:
 		return &c.Header

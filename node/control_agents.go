@@ -111,7 +111,7 @@ func (n *Node) updateAgentMeta() {
 	if slotsEqual(meta.Agents, slots) && meta.Load == load {
 		return
 	}
-	err := n.gossip.UpdateMetaFunc(func(m *gossip.Meta) { m.Agents, m.Load = slots, load })
+	err := n.gossip.PublishMetaFunc(func(m *gossip.Meta) { m.Agents, m.Load = slots, load })
 	if err != nil {
 		n.logger.Debug("gossiping agent slots", "error", err)
 	}

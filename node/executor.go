@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hive-swarm/hive/fsm"
 	"github.com/hive-swarm/hive/plugins"
@@ -29,6 +30,10 @@ type executor struct {
 	n *Node
 
 	wake chan struct{} // capacity 1: a task ended
+
+	// fwd sends a follower's reports to the leader; set by run before
+	// any task starts (nil when it could not be built).
+	fwd *execForwarder
 
 	mu    sync.Mutex
 	tasks map[string]*execTask // by work order ID
@@ -58,6 +63,17 @@ func newExecutor(n *Node) *executor {
 // run watches the FSM until shutdown: after every applied entry it
 // reconciles the tasks with the work orders assigned to this node.
 func (e *executor) run(ctx context.Context) {
+	if f, err := newExecForwarder(ctx, e.n); err != nil {
+		e.n.logger.Warn("executor: reports go through the HTTP API", "error", err)
+	} else {
+		e.fwd = f
+		defer func() {
+			// Its goroutines end with ctx; wait for them.
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = f.stop(sctx)
+		}()
+	}
 	for {
 		v := e.n.fsm.View()
 		e.reconcile(ctx, v)

@@ -58,8 +58,9 @@ func evidenceOf(res *plugins.Result) *fsm.Evidence {
 	return ev
 }
 
-// report commits tr, on this node when it leads and else through this
-// node's HTTP API (which forwards it to the leader). It retries with the
+// report commits tr, on this node when it leads, else straight to the
+// leader through the executor's forwarder (or, when no other node is
+// known to lead, through this node's HTTP API, which forwards it). It retries with the
 // same request ID while no leader answers, up to ReportTimeout; a refusal
 // by the FSM (stale_attempt, invalid_transition, ...) is returned at once.
 func (e *executor) report(ctx context.Context, tr *fsm.Transition) error {
@@ -104,6 +105,15 @@ func (e *executor) reportOnce(ctx context.Context, tr *fsm.Transition) error {
 	}
 	if ev := tr.Evidence; ev != nil {
 		req.Evidence = &api.Evidence{ExitCode: ev.ExitCode, Outputs: ev.Outputs, Artifact: ev.Artifact, Log: ev.Log}
+	}
+	if f := e.fwd; f != nil {
+		// Straight to the leader in a batch, without the hop through this
+		// node's own HTTP API; that API remains the way when no other
+		// node is known to lead.
+		_, err := f.client.WorkOrders().Transition(ctx, tr.ID, string(tr.Action), req)
+		if !errors.Is(err, errNoForward) {
+			return err
+		}
 	}
 	_, err := n.execClient.WorkOrders().Transition(ctx, tr.ID, string(tr.Action), req)
 	return err

@@ -157,6 +157,7 @@ func (s *httpServer) routes() {
 	m.HandleFunc("GET /v1/status", s.status)
 	m.HandleFunc("PUT /v1/agent/join", s.agentJoin)
 	m.HandleFunc("PUT /v1/agent/leave", s.agentLeave)
+	m.HandleFunc("GET /v1/agent/logs", s.agentLogs)
 
 	m.HandleFunc("GET /v1/events", s.streamEvents)
 	m.HandleFunc("GET /api/stream", s.streamEvents)

@@ -1,8 +1,6 @@
 package node
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -24,6 +22,11 @@ const (
 	streamWriteStall = 30 * time.Second
 	// sseRetry is the reconnection delay suggested to SSE clients.
 	sseRetry = 2 * time.Second
+
+	// batchBytes is how much a stream buffers from its subscription
+	// before writing it; maxStreamBuf, the buffer it keeps between writes.
+	batchBytes   = 64 << 10
+	maxStreamBuf = 128 << 10
 
 	contentTypeSSE    = "text/event-stream"
 	contentTypeNDJSON = "application/x-ndjson"
@@ -152,9 +155,9 @@ func (s *httpServer) streamEvents(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	sw := &streamWriter{w: w, rc: rc, ndjson: sq.ndjson}
+	sw := &streamWriter{w: w, rc: rc, ndjson: sq.ndjson, buf: make([]byte, 0, 16<<10)}
 	if !sq.ndjson {
-		sw.buf.WriteString("retry: " + strconv.FormatInt(sseRetry.Milliseconds(), 10) + "\n: hive event stream\n\n")
+		sw.buf = append(sw.buf, "retry: "+strconv.FormatInt(sseRetry.Milliseconds(), 10)+"\n: hive event stream\n\n"...)
 	}
 	if !sw.flush() {
 		return
@@ -172,17 +175,11 @@ func (s *httpServer) streamEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			sw.event(&e)
-			for more := true; more && sw.buf.Len() < 64<<10; { // batch what is already waiting
-				select {
-				case e, ok := <-sub.C():
-					if !ok {
-						more = false
-						break
-					}
-					sw.event(&e)
-				default:
-					more = false
-				}
+			// Batch what is already waiting: this handler is the only
+			// receiver, so len events can be received without blocking.
+			for n := len(sub.C()); n > 0 && len(sw.buf) < batchBytes; n-- {
+				e := <-sub.C()
+				sw.event(&e)
 			}
 			if !sw.flush() {
 				return
@@ -207,52 +204,61 @@ func (s *httpServer) appliedIndex() uint64 {
 	return 0
 }
 
-// streamWriter frames events as SSE or NDJSON.
+// streamWriter frames events as SSE or NDJSON into one buffer, written
+// and flushed once per batch.
 type streamWriter struct {
 	w      http.ResponseWriter
 	rc     *http.ResponseController
 	ndjson bool
-	buf    bytes.Buffer
+	buf    []byte
 }
 
 // event appends one event. SSE: "id:" (when the event has one), "event:"
-// and one "data:" line of JSON.
+// and one "data:" line of JSON. The JSON payload is shared by every
+// subscriber of the event (Event.AppendJSON).
 func (sw *streamWriter) event(e *events.Event) {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return // cannot happen: events hold only strings and numbers
-	}
 	if sw.ndjson {
-		sw.buf.Write(b)
-		sw.buf.WriteByte('\n')
+		sw.buf = append(e.AppendJSON(sw.buf), '\n')
 		return
 	}
 	if e.ID != "" {
-		sw.buf.WriteString("id: " + e.ID + "\n")
+		sw.buf = append(sw.buf, "id: "...)
+		sw.buf = append(sw.buf, e.ID...)
+		sw.buf = append(sw.buf, '\n')
 	}
-	sw.buf.WriteString("event: " + e.Type + "\ndata: ")
-	sw.buf.Write(b)
-	sw.buf.WriteString("\n\n")
+	sw.buf = append(sw.buf, "event: "...)
+	sw.buf = append(sw.buf, e.Type...)
+	sw.buf = append(sw.buf, "\ndata: "...)
+	sw.buf = e.AppendJSON(sw.buf)
+	sw.buf = append(sw.buf, "\n\n"...)
 }
 
 // heartbeat appends an SSE comment, or an NDJSON heartbeat event.
 func (sw *streamWriter) heartbeat(index uint64) {
 	if sw.ndjson {
-		sw.buf.WriteString(`{"index":` + strconv.FormatUint(index, 10) + `,"topic":"stream","type":"heartbeat"}` + "\n")
+		sw.buf = append(sw.buf, `{"index":`...)
+		sw.buf = strconv.AppendUint(sw.buf, index, 10)
+		sw.buf = append(sw.buf, `,"topic":"stream","type":"heartbeat"}`+"\n"...)
 		return
 	}
-	sw.buf.WriteString(": heartbeat " + strconv.FormatUint(index, 10) + "\n\n")
+	sw.buf = append(sw.buf, ": heartbeat "...)
+	sw.buf = strconv.AppendUint(sw.buf, index, 10)
+	sw.buf = append(sw.buf, "\n\n"...)
 }
 
 // flush writes and flushes what is buffered; false when the client is
 // gone or stalled.
 func (sw *streamWriter) flush() bool {
 	_ = sw.rc.SetWriteDeadline(time.Now().Add(streamWriteStall))
-	if sw.buf.Len() > 0 {
-		if _, err := sw.w.Write(sw.buf.Bytes()); err != nil {
+	if len(sw.buf) > 0 {
+		if _, err := sw.w.Write(sw.buf); err != nil {
 			return false
 		}
-		sw.buf.Reset()
+		if cap(sw.buf) > maxStreamBuf {
+			sw.buf = nil // do not keep a burst's buffer for the life of the stream
+		} else {
+			sw.buf = sw.buf[:0]
+		}
 	}
 	return sw.rc.Flush() == nil
 }

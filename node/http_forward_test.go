@@ -80,13 +80,26 @@ func TestHTTPForwardRefusals(t *testing.T) {
 		t.Fatalf("message %q", e.Message)
 	}
 
-	// An unreachable leader: the outcome of a write is unknown.
+	// A leader that hangs up: the outcome of a write is unknown. (A
+	// closed port would do, but the kernel may hand it to another
+	// listener of this test meanwhile.)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	hungUp := make(chan struct{})
+	go func() {
+		defer close(hungUp)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = conn.Close()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close(); <-hungUp })
 	dead := ln.Addr().String()
-	ln.Close()
 	c := newFollower(t, "c", nil)
 	c.b.set(func(x *fsmBackend) { x.leaderName, x.leaderHTTP = "gone", dead })
 	e = c.do("POST", "/v1/workorders", `{"title":"x"}`).apiErr(t, http.StatusServiceUnavailable, "no_leader")

@@ -28,6 +28,7 @@ func schedulerConfigToAPI(c fsm.SchedulerConfig) *api.SchedulerConfig {
 		Mix:       nonNil(maps.Clone(c.Mix)),
 		Rules:     make([]api.DelegationRule, len(c.Rules)),
 		Pipelines: make([]*api.Pipeline, len(c.Pipelines)),
+		AutoAndon: append([]string{}, c.AutoAndon...),
 	}
 	if out.Strategy == "" {
 		out.Strategy = string(cluster.StrategyPriority)
@@ -79,6 +80,10 @@ func schedulerConfigFromAPI(in *api.SchedulerConfig) (fsm.SchedulerConfig, error
 		Mix:       orDefault(in.Mix, def.Mix),
 		Rules:     def.Rules,
 		Pipelines: def.Pipelines,
+		AutoAndon: def.AutoAndon,
+	}
+	if len(in.AutoAndon) > 0 {
+		cfg.AutoAndon = append([]string(nil), in.AutoAndon...)
 	}
 	if in.Rules != nil {
 		cfg.Rules = make([]fsm.DelegationRule, len(in.Rules))

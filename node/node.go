@@ -32,6 +32,7 @@ import (
 type Node struct {
 	cfg    Config
 	logger hclog.Logger
+	logs   *logRing // the logger's recent lines
 	fsm    *fsm.FSM
 
 	dataDir   string // resolved data dir (a temporary one in dev mode)
@@ -90,8 +91,10 @@ func New(cfg Config) (*Node, error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Name: "hive", Level: hclog.Info})
-		cfg.Logger = logger
 	}
+	logs := newLogRing(logRingSize) // recent lines for GET /v1/agent/logs
+	logger = logs.wrap(logger)
+	cfg.Logger = logger
 	pm, err := newPlugins(&cfg)
 	if err != nil {
 		return nil, err
@@ -105,6 +108,7 @@ func New(cfg Config) (*Node, error) {
 		metaCh:       make(chan struct{}, 1),
 		cfg:          cfg,
 		logger:       logger,
+		logs:         logs,
 		fsm:          fsm.New(cfg.FSM),
 		leaderCh:     make(chan bool, 16),
 		gossipEvents: make(chan gossip.Event, 256),

@@ -31,6 +31,7 @@ var commands = []func() *cli.Command{
 	membersCommand,
 	statusCommand,
 	monitorCommand,
+	debugCommand,
 	joinCommand,
 	leaveCommand,
 	benchCommand,

@@ -29,15 +29,9 @@ any time. Prints completed work orders per second and the p50/p99 latency
 from sending the create to the completion's receipt.`,
 			"hive bench dispatch",
 			"hive bench dispatch -n 20000 --capacity 128 -c 128 -json"),
-		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "requests", Aliases: []string{"n"}, Value: 10000, Usage: "work orders to run"},
-			&cli.IntFlag{Name: "nodes", Value: 3, Usage: "nodes of the throwaway cluster"},
-			&cli.IntFlag{Name: "capacity", Value: 64, Usage: "test agent slots per node"},
-			&cli.IntFlag{Name: "clients", Aliases: []string{"c"}, Value: 64, Usage: "concurrent HTTP clients creating work orders"},
-			&cli.IntFlag{Name: "window", Value: 4096, Usage: "most work orders created but not complete at once"},
-			&cli.StringFlag{Name: "plugin-dir", Usage: "`DIR` holding hive-agent-test (default: this binary's directory)"},
+		Flags: append(dispatchFlags(10000, "work orders to run"),
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write this process's CPU profile (the nodes and the load generator) to `FILE`"},
-		},
+		),
 		Action: runBenchDispatch,
 	}
 }
@@ -46,28 +40,9 @@ func runBenchDispatch(c *cli.Context) error {
 	if err := wantArgs(c, 0, 0); err != nil {
 		return err
 	}
-	cfg := bench.DispatchConfig{
-		Nodes:      c.Int("nodes"),
-		Capacity:   c.Int("capacity"),
-		WorkOrders: c.Int("requests"),
-		Clients:    c.Int("clients"),
-		Window:     c.Int("window"),
-		PluginDir:  c.String("plugin-dir"),
-	}
-	for name, v := range map[string]int{"-n": cfg.WorkOrders, "--nodes": cfg.Nodes, "--capacity": cfg.Capacity, "--clients": cfg.Clients, "--window": cfg.Window} {
-		if v < 1 {
-			return invalidf("%s must be at least 1, got %d", name, v)
-		}
-	}
-	if cfg.PluginDir == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return invalidf("--plugin-dir: %v", err)
-		}
-		cfg.PluginDir = filepath.Dir(exe)
-	}
-	if _, err := os.Stat(filepath.Join(cfg.PluginDir, "hive-agent-test")); err != nil {
-		return invalidf("--plugin-dir: no hive-agent-test in %s (run make build): %v", cfg.PluginDir, err)
+	cfg, err := dispatchConfig(c)
+	if err != nil {
+		return err
 	}
 	dir, err := os.MkdirTemp("", "hive-bench-dispatch-")
 	if err != nil {
@@ -123,4 +98,50 @@ func runBenchDispatch(c *cli.Context) error {
 		return &cliError{code: "bench_failed", msg: "bench: " + runErr.Error()}
 	}
 	return nil
+}
+
+// dispatchFlags are the flags of the benches that run the dispatch
+// scenario (dispatch, stream): -n with its default and usage, and the
+// cluster's shape.
+func dispatchFlags(requests int, requestsUsage string) []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "requests", Aliases: []string{"n"}, Value: requests, Usage: requestsUsage},
+		&cli.IntFlag{Name: "nodes", Value: 3, Usage: "nodes of the throwaway cluster"},
+		&cli.IntFlag{Name: "capacity", Value: 64, Usage: "test agent slots per node"},
+		&cli.IntFlag{Name: "clients", Aliases: []string{"c"}, Value: 64, Usage: "concurrent HTTP clients creating work orders"},
+		&cli.IntFlag{Name: "window", Value: 4096, Usage: "most work orders created but not complete at once"},
+		&cli.StringFlag{Name: "plugin-dir", Usage: "`DIR` holding hive-agent-test (default: this binary's directory)"},
+	}
+}
+
+// dispatchConfig reads and checks dispatchFlags: every count at least 1,
+// and a plugin directory (default: this binary's) holding hive-agent-test.
+func dispatchConfig(c *cli.Context) (bench.DispatchConfig, error) {
+	cfg := bench.DispatchConfig{
+		Nodes:      c.Int("nodes"),
+		Capacity:   c.Int("capacity"),
+		WorkOrders: c.Int("requests"),
+		Clients:    c.Int("clients"),
+		Window:     c.Int("window"),
+		PluginDir:  c.String("plugin-dir"),
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"-n", cfg.WorkOrders}, {"--nodes", cfg.Nodes}, {"--capacity", cfg.Capacity}, {"--clients", cfg.Clients}, {"--window", cfg.Window}} {
+		if f.v < 1 {
+			return cfg, invalidf("%s must be at least 1, got %d", f.name, f.v)
+		}
+	}
+	if cfg.PluginDir == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return cfg, invalidf("--plugin-dir: %v", err)
+		}
+		cfg.PluginDir = filepath.Dir(exe)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.PluginDir, "hive-agent-test")); err != nil {
+		return cfg, invalidf("--plugin-dir: no hive-agent-test in %s (run make build): %v", cfg.PluginDir, err)
+	}
+	return cfg, nil
 }

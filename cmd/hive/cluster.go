@@ -54,8 +54,11 @@ func statusCommand() *cli.Command {
 		Name:      "status",
 		Usage:     "show the addressed node's view of the swarm",
 		UsageText: "hive status",
-		Description: description(`Shows the node's name, the leader, raft state, term and indexes, voter
-counts, and the size and head of the receipt chain.`,
+		Description: description(`Shows the swarm at a glance, as the node sees it: its name, the leader, raft
+state, term and indexes, voter counts, members alive and failed, work orders
+by state, WIP use against the limits, open andons and stopped lines, event
+stream subscribers, the size and head of the receipt chain, and each member's
+agent slots and load. A part that cannot be read is shown as a warning.`,
 			"hive status",
 			"hive --stale status -json   # works without a leader"),
 		Action: func(c *cli.Context) error {
@@ -66,27 +69,11 @@ counts, and the size and head of the receipt chain.`,
 			if err != nil {
 				return err
 			}
-			st, err := cl.Agent().Status(c.Context, queryOpts(c))
+			st, err := gatherStatus(c.Context, cl, queryOpts(c))
 			if err != nil {
 				return err
 			}
-			return output(c, st, func(w io.Writer) error {
-				f := newFields(w)
-				f.add("Node", st.Node)
-				leader := st.Leader
-				if leader != "" && st.LeaderAddr != "" {
-					leader += " (" + st.LeaderAddr + ")"
-				}
-				f.add("Leader", leader)
-				f.add("Raft state", st.RaftState)
-				f.add("Term", st.Term)
-				f.add("Indexes", fmt.Sprintf("last %d, commit %d, applied %d", st.LastIndex, st.CommitIndex, st.AppliedIndex))
-				f.add("Voters", fmt.Sprintf("%d (+%d non-voters)", st.Voters, st.NonVoters))
-				f.add("Work orders", st.WorkOrders)
-				f.add("Receipts", st.Receipts)
-				f.add("Chain head", st.ChainHead)
-				return f.flush()
-			})
+			return output(c, st, st.print)
 		},
 	}
 }

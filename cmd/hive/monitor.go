@@ -62,9 +62,11 @@ func monitor(c *cli.Context) error {
 	ctx, stop := signalContext(c)
 	defer stop()
 	p := newEventPrinter(c)
+	show := p.progress(ctx, cl)
+	defer p.finish()
 	left := c.Int("count")
 	err = cl.Events().Follow(ctx, opts, func(e *api.Event) error {
-		if err := p.print(e); err != nil {
+		if err := show(e); err != nil {
 			return err
 		}
 		if left > 0 {
@@ -104,6 +106,8 @@ type eventPrinter struct {
 	w     io.Writer
 	json  *json.Encoder
 	color bool
+	view  *progressView // nil until progress is called
+	stop  func()
 }
 
 func newEventPrinter(c *cli.Context) *eventPrinter {
@@ -113,6 +117,39 @@ func newEventPrinter(c *cli.Context) *eventPrinter {
 		p.json.SetEscapeHTML(false)
 	}
 	return p
+}
+
+// progress returns the function that prints an event and, unless the
+// output is JSON, keeps the progress display of running work orders
+// (see progressView) up to date; finish ends that display.
+func (p *eventPrinter) progress(ctx context.Context, cl *api.Client) func(*api.Event) error {
+	if p.json != nil {
+		return p.print
+	}
+	p.view = newProgressView(p.w, p.color, func(ctx context.Context, id string) (*api.WorkOrder, error) {
+		return cl.WorkOrders().Get(ctx, id, &api.QueryOptions{Stale: true})
+	})
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.view.run(rctx)
+	}()
+	p.stop = func() {
+		cancel()
+		<-done
+	}
+	return func(e *api.Event) error {
+		return p.view.event(ctx, e, func() error { return p.print(e) })
+	}
+}
+
+// finish stops the progress display, if any, and erases it.
+func (p *eventPrinter) finish() {
+	if p.stop != nil {
+		p.stop()
+		p.view.finish()
+	}
 }
 
 func (p *eventPrinter) print(e *api.Event) error {
@@ -125,6 +162,9 @@ func (p *eventPrinter) print(e *api.Event) error {
 
 // isTerminal reports whether w is a character device (a terminal).
 func isTerminal(w io.Writer) bool {
+	if t, ok := w.(terminalWriter); ok {
+		return t.IsTerminal()
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -71,6 +71,7 @@ func printScheduler(w io.Writer, st *api.SchedulerStatus) error {
 	f := newFields(w)
 	f.add("Strategy", cfg.Strategy)
 	f.add("Mix", mixText(cfg.Mix))
+	f.add("Auto andon", autoAndonText(cfg.AutoAndon))
 	f.add("Digest", short(st.Digest, 16))
 	f.add("Index", st.Index)
 	if err := f.flush(); err != nil {
@@ -138,6 +139,7 @@ func schedulerSetCommand() *cli.Command {
 		Usage: "change the policy: some settings, or all of it from a file",
 		UsageText: `hive scheduler set [--strategy S] [--stage-wip STAGE=N]... [--bucket-wip BUCKET=N]...
                     [--mix BUCKET=PCT,...|off] [--rule PATTERN=TYPE]... [--no-rules]
+                    [--auto-andon CLASS,...|off]
    hive scheduler set --file FILE`,
 		Description: description(`With setting flags, reads the policy in force, changes what the flags name
 and writes it back on condition that nobody changed it in between (a
@@ -146,6 +148,9 @@ concurrent change makes it read again and retry). --stage-wip and
 replaces the whole mix (percentages summing to 100, or "off"). --rule
 replaces all delegation rules with the ones given, in order; a rule is
 PATTERN=TYPE, split at the last "=", PATTERN in Go RE2 syntax.
+--auto-andon replaces the failure classes on which the leader pulls the
+andon cord by itself (test_failure, repeated_crash, sla_breach), or turns
+automatic andon off.
 
 With --file, replaces the whole policy with the JSON in FILE ("-" for standard
 input): the "config" object that "hive scheduler show -json" prints, or the
@@ -155,6 +160,7 @@ Bad input is refused with invalid_argument and changes nothing.`,
 			"hive scheduler set --strategy fifo",
 			"hive scheduler set --stage-wip code=8 --stage-wip test=0 --bucket-wip security=10",
 			"hive scheduler set --mix reliability=50,security=30,cost=20",
+			"hive scheduler set --auto-andon test_failure,sla_breach",
 			"hive scheduler set --rule '(?i)\\bdocs?\\b=writer' --rule 'CVE-\\d+=security-scanner'",
 			"hive scheduler show -json | jq '.config.strategy=\"sjf\"' | hive scheduler set --file -"),
 		Flags: []cli.Flag{
@@ -164,6 +170,7 @@ Bad input is refused with invalid_argument and changes nothing.`,
 			&cli.StringFlag{Name: "mix", Usage: "leveling `MIX`: BUCKET=PCT,... summing to 100, or off"},
 			&cli.GenericFlag{Name: "rule", Value: &repeated{}, Usage: "delegation `PATTERN=TYPE` (repeatable; replaces all rules)"},
 			&cli.BoolFlag{Name: "no-rules", Usage: "remove every delegation rule"},
+			&cli.StringFlag{Name: "auto-andon", Usage: "failure `CLASSES` that pull the andon cord automatically: test_failure,repeated_crash,sla_breach, or off"},
 			&cli.StringFlag{Name: "file", Usage: "replace the whole policy with the JSON in `FILE` (- for standard input)"},
 		},
 		Action: schedulerSet,
@@ -181,7 +188,7 @@ func schedulerSet(c *cli.Context) error {
 	if err := wantArgs(c, 0, 0); err != nil {
 		return err
 	}
-	settings := []string{"strategy", "stage-wip", "bucket-wip", "mix", "rule", "no-rules"}
+	settings := []string{"strategy", "stage-wip", "bucket-wip", "mix", "rule", "no-rules", "auto-andon"}
 	var given []string
 	for _, s := range settings {
 		if c.IsSet(s) {
@@ -241,6 +248,7 @@ func schedulerChange(c *cli.Context) (func(*api.SchedulerConfig) error, error) {
 		rules = append(rules, api.DelegationRule{Pattern: s[:i], AgentType: s[i+1:]})
 	}
 	strategy, setStrategy := c.String("strategy"), c.IsSet("strategy")
+	autoAndon, setAutoAndon := parseAutoAndon(c.String("auto-andon")), c.IsSet("auto-andon")
 	noRules := c.Bool("no-rules")
 	return func(cfg *api.SchedulerConfig) error {
 		if setStrategy {
@@ -256,6 +264,9 @@ func schedulerChange(c *cli.Context) (func(*api.SchedulerConfig) error, error) {
 			cfg.Rules = []api.DelegationRule{}
 		case rules != nil:
 			cfg.Rules = rules
+		}
+		if setAutoAndon {
+			cfg.AutoAndon = autoAndon
 		}
 		return nil
 	}, nil
@@ -365,4 +376,27 @@ func printSchedulerSet(c *cli.Context, st *api.SchedulerStatus) error {
 		fmt.Fprintf(w, "Scheduler config updated at index %d (digest %s)\n\n", st.Index, short(st.Digest, 16))
 		return printScheduler(w, st)
 	})
+}
+
+// parseAutoAndon splits --auto-andon: comma-separated classes, or "off"
+// (or nothing) for none. The node checks the class names.
+func parseAutoAndon(s string) []string {
+	out := []string{}
+	if strings.EqualFold(strings.TrimSpace(s), "off") {
+		return out
+	}
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// autoAndonText renders the automatic andon classes; none is "off".
+func autoAndonText(classes []string) string {
+	if len(classes) == 0 {
+		return "off"
+	}
+	return strings.Join(classes, ", ")
 }

@@ -16,7 +16,11 @@ func woWatchCommand() *cli.Command {
 		Description: description(`Prints the work order's events, from its creation on, until it reaches a
 terminal state. Exits 0 when it completed; when it failed or was cancelled it
 prints "Error: … (workorder_failed)" or "(workorder_cancelled)" and exits 1.
-A dropped connection is resumed where it stopped.`,
+A dropped connection is resumed where it stopped. While the work order runs,
+its progress (stage, percent or step, elapsed time, and the ETA: the SLA's
+predicted finish, else "~" extrapolated from the percent) is shown: on a
+terminal as a line redrawn in place under the events, otherwise as a plain
+"progress …" line each time the agent reports new progress.`,
 			"hive wo watch WO-7",
 			"hive wo create --title build --type shell -json | jq -r .id | xargs hive wo watch"),
 		Action: woWatch,
@@ -39,10 +43,12 @@ func woWatch(c *cli.Context) error {
 		return err
 	}
 	p := newEventPrinter(c)
+	show := p.progress(ctx, cl)
+	defer p.finish()
 	final := ""
 	opts := &api.EventStreamOptions{Topics: []string{api.TopicWorkOrder}, WorkOrder: wo.ID, Index: max(wo.CreateIndex, 1)}
 	err = cl.Events().Follow(ctx, opts, func(e *api.Event) error {
-		if err := p.print(e); err != nil {
+		if err := show(e); err != nil {
 			return err
 		}
 		if e.Topic == api.TopicWorkOrder && isTerminalState(e.To) {

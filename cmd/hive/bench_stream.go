@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/hive-swarm/hive/bench"
+)
+
+// benchStreamCommand is `hive bench stream`.
+func benchStreamCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "stream",
+		Usage:     "Measure the event stream: dispatch with and without SSE subscribers; print events/s delivered and the slowdown",
+		UsageText: "hive bench stream [-n N] [--subscribers N] [--nodes N] [--capacity N] [-c N] [--window N] [--plugin-dir DIR] [-json]",
+		Description: description(`Runs the dispatch bench (see hive bench dispatch) twice on throwaway
+clusters: once as it is, then with --subscribers SSE clients following
+GET /v1/events, spread over the nodes from the moment each node serves its
+API. Prints completed work orders per second of both runs, the slowdown the
+subscribers caused (goal: under 10 %), and the events per second the
+subscribers received in all, with the streams a node cut off.`,
+			"hive bench stream",
+			"hive bench stream -n 5000 --subscribers 200 -json"),
+		Flags: append(dispatchFlags(5000, "work orders to run in each run"),
+			&cli.IntFlag{Name: "subscribers", Value: 100, Usage: "SSE subscribers during the second run"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write this process's CPU profile (both runs: nodes, load generator, subscribers) to `FILE`"},
+		),
+		Action: runBenchStream,
+	}
+}
+
+func runBenchStream(c *cli.Context) error {
+	if err := wantArgs(c, 0, 0); err != nil {
+		return err
+	}
+	dc, err := dispatchConfig(c)
+	if err != nil {
+		return err
+	}
+	cfg := bench.StreamConfig{Dispatch: dc, Subscribers: c.Int("subscribers")}
+	if cfg.Subscribers < 1 {
+		return invalidf("--subscribers must be at least 1, got %d", cfg.Subscribers)
+	}
+	d := &cfg.Dispatch
+	dir, err := os.MkdirTemp("", "hive-bench-stream-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	d.Dir = dir
+	d.Logger = hclog.New(&hclog.LoggerOptions{Name: "hive", Level: hclog.Error, Output: c.App.ErrWriter})
+
+	ctx, stop := signalContext(c)
+	defer stop()
+	if path := c.String("cpuprofile"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			return invalidf("--cpuprofile: %v", err)
+		}
+		defer stopProfile()
+	}
+	res, runErr := bench.RunStream(ctx, cfg)
+	if res != nil && res.Subscribed != nil {
+		if err := printStreamResult(c, res); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	switch {
+	case runErr != nil && ctx.Err() != nil:
+		return &cliError{code: "interrupted", msg: "bench: interrupted"}
+	case runErr != nil:
+		return &cliError{code: "bench_failed", msg: "bench: " + runErr.Error()}
+	}
+	return nil
+}
+
+func printStreamResult(c *cli.Context, res *bench.StreamResult) error {
+	if jsonOutput(c) {
+		return printJSON(c.App.Writer, struct {
+			*bench.StreamResult
+			PlainPerSec      float64 `json:"without_completed_per_sec"`
+			SubscribedPerSec float64 `json:"with_completed_per_sec"`
+			Slowdown         float64 `json:"slowdown"`
+			DeliveredPerSec  float64 `json:"delivered_per_sec"`
+		}{res, res.Plain.PerSec(), res.Subscribed.PerSec(), res.Slowdown(), res.DeliveredPerSec()})
+	}
+	w := c.App.Writer
+	p, s := res.Plain, res.Subscribed
+	fmt.Fprintf(w, "stream: %d nodes, %d test slots each, %d work orders per run, %d SSE subscribers\n", p.Nodes, p.Capacity, p.WorkOrders, res.Subscribers)
+	fmt.Fprintf(w, "  without subscribers  %.0f completed/s (p99 %s)\n", p.PerSec(), fmtDur(p.Latency.P99))
+	fmt.Fprintf(w, "  with subscribers     %.0f completed/s (p99 %s), %d streams open at most\n", s.PerSec(), fmtDur(s.Latency.P99), res.Connected)
+	verdict := "within"
+	if res.Slowdown() >= 0.10 {
+		verdict = "OVER"
+	}
+	fmt.Fprintf(w, "  slowdown             %.1f %% (%s the 10 %% goal)\n", 100*res.Slowdown(), verdict)
+	_, err := fmt.Fprintf(w, "  delivered            %d events, %.0f events/s to all subscribers (%d cut off, %d as slow consumers; %d reconnects)\n",
+		res.Delivered, res.DeliveredPerSec(), res.Cutoffs, res.SlowCutoffs, res.Reconnects)
+	return err
+}
