@@ -53,11 +53,15 @@ type Config struct {
 	Timeout time.Duration
 
 	// MaxAttempts is how many times one call is tried when the node is
-	// unreachable or answers 503. Default: 5. 1 disables retries.
+	// unreachable or answers 503. Default: 6 (with the default RetryWait,
+	// retries span about 1.5–3 s: longer than a leader election). 1
+	// disables retries.
 	MaxAttempts int
 
 	// RetryWait is the first backoff between attempts; it doubles per
-	// attempt up to 16 times its first value, with jitter. Default: 200ms.
+	// attempt up to 16 times its first value, with jitter. Default: 100ms,
+	// so that a write sent during a leader election (about 1 s) is retried
+	// soon after the new leader is in place.
 	RetryWait time.Duration
 
 	// Logger receives a debug record per request and per retry.
@@ -76,8 +80,8 @@ func DefaultConfig() *Config {
 		Address:     addr,
 		HTTPClient:  &http.Client{Transport: newTransport()},
 		Timeout:     60 * time.Second,
-		MaxAttempts: 5,
-		RetryWait:   200 * time.Millisecond,
+		MaxAttempts: 6,
+		RetryWait:   100 * time.Millisecond,
 		Logger:      slog.New(slog.DiscardHandler),
 	}
 }
