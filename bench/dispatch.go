@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,10 +13,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/hive-swarm/hive/api"
 	"github.com/hive-swarm/hive/fsm"
 	"github.com/hive-swarm/hive/node"
-	"github.com/hive-swarm/hive/plugins"
 )
 
 // DispatchConfig configures RunDispatch.
@@ -127,56 +124,11 @@ func RunDispatch(ctx context.Context, cfg DispatchConfig) (*DispatchResult, erro
 	return measureDispatch(ctx, &c, nodes[0], hosts)
 }
 
-// startDispatchCluster starts the nodes and waits for a leader and for
-// every node to offer the test agent. It returns the nodes started, also
-// on error (the caller shuts them down).
+// startDispatchCluster starts the dispatch bench's nodes (see
+// startAgentCluster). It returns the nodes started, also on error (the
+// caller shuts them down).
 func startDispatchCluster(ctx context.Context, c *DispatchConfig) ([]*node.Node, error) {
-	var nodes []*node.Node
-	for i := range c.Nodes {
-		nc := node.DefaultConfig()
-		nc.Name = fmt.Sprintf("node%d", i+1)
-		nc.DataDir = filepath.Join(c.Dir, nc.Name)
-		nc.BindAddr, nc.AdvertiseAddr = "127.0.0.1", "127.0.0.1"
-		nc.HTTPPort, nc.RaftPort, nc.GossipPort = 0, 0, 0
-		nc.BootstrapExpect = c.Nodes
-		nc.PluginDir = c.PluginDir
-		nc.Agents = map[string]plugins.AgentConfig{"test": {Capacity: c.Capacity}}
-		nc.Gossip.GossipInterval = 50 * time.Millisecond
-		nc.Gossip.RetryJoinInterval = 200 * time.Millisecond
-		nc.Execution.MetaInterval = 100 * time.Millisecond
-		nc.Logger = c.Logger.Named(nc.Name)
-		if i > 0 {
-			nc.Join = []string{nodes[0].GossipAddr()}
-		}
-		n, err := node.New(nc)
-		if err != nil {
-			return nodes, fmt.Errorf("bench: node %s: %w", nc.Name, err)
-		}
-		if err := n.Start(ctx); err != nil {
-			return nodes, fmt.Errorf("bench: start %s: %w", nc.Name, err)
-		}
-		nodes = append(nodes, n)
-	}
-	err := poll(ctx, 60*time.Second, func() error {
-		leader := ""
-		for _, n := range nodes {
-			name, _, _ := n.Leader()
-			if name == "" || (leader != "" && name != leader) {
-				return errors.New("no leader all nodes agree on")
-			}
-			leader = name
-		}
-		for _, m := range nodes[0].Members() {
-			if !offersTest(m.AgentTypes, c.Capacity) {
-				return fmt.Errorf("%s offers %+v", m.Name, m.AgentTypes)
-			}
-		}
-		if len(nodes[0].Members()) != len(nodes) {
-			return errors.New("not every node is a member yet")
-		}
-		return nil
-	})
-	return nodes, err
+	return startAgentCluster(ctx, agentCluster{Size: c.Nodes, Dir: c.Dir, PluginDir: c.PluginDir, Capacity: c.Capacity, Logger: c.Logger})
 }
 
 // unlimitScheduler turns the WIP limits and leveling off, so the bench
@@ -329,15 +281,4 @@ func poll(ctx context.Context, timeout time.Duration, cond func() error) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// offersTest reports whether slots hold the test agent type with capacity
-// slots (the plugin directory may offer other types besides).
-func offersTest(slots []api.AgentSlot, capacity int) bool {
-	for _, sl := range slots {
-		if sl.Type == "test" {
-			return sl.Capacity == capacity
-		}
-	}
-	return false
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/hive-swarm/hive/fsm"
 	"github.com/hive-swarm/hive/node"
-	"github.com/hive-swarm/hive/plugins"
 )
 
 // FailoverConfig configures RunFailover.
@@ -316,56 +315,16 @@ func failoverOnce(ctx context.Context, c *FailoverConfig, dir string, killLeader
 // and waits for a leader and for every node to offer the test agent.
 func startFailoverCluster(ctx context.Context, c *FailoverConfig, dir string) ([]*node.Node, error) {
 	const size = 3
-	var nodes []*node.Node
-	for i := range size {
-		nc := node.DefaultConfig()
-		nc.Name = fmt.Sprintf("node%d", i+1)
-		nc.DataDir = filepath.Join(dir, nc.Name)
-		nc.BindAddr, nc.AdvertiseAddr = "127.0.0.1", "127.0.0.1"
-		nc.HTTPPort, nc.RaftPort, nc.GossipPort = 0, 0, 0
-		nc.BootstrapExpect = size
-		nc.PluginDir = c.PluginDir
-		nc.Agents = map[string]plugins.AgentConfig{"test": {Capacity: max(1, (c.WorkOrders+size-1)/size)}}
-		nc.RequeueGrace = c.RequeueGrace
-		nc.Gossip.ProbeInterval = c.ProbeInterval
-		nc.Gossip.ProbeTimeout = c.ProbeTimeout
-		nc.Gossip.SuspicionMult = c.SuspicionMult
-		nc.Gossip.GossipInterval = 50 * time.Millisecond
-		nc.Gossip.RetryJoinInterval = 200 * time.Millisecond
-		nc.Execution.MetaInterval = 100 * time.Millisecond
-		nc.Logger = c.Logger.Named(nc.Name)
-		if i > 0 {
-			nc.Join = []string{nodes[0].GossipAddr()}
-		}
-		n, err := node.New(nc)
-		if err != nil {
-			return nodes, fmt.Errorf("bench: node %s: %w", nc.Name, err)
-		}
-		if err := n.Start(ctx); err != nil {
-			return nodes, fmt.Errorf("bench: start %s: %w", nc.Name, err)
-		}
-		nodes = append(nodes, n)
-	}
-	err := poll(ctx, 60*time.Second, func() error {
-		leader := ""
-		for _, n := range nodes {
-			name, _, _ := n.Leader()
-			if name == "" || (leader != "" && name != leader) {
-				return errors.New("no leader all nodes agree on")
-			}
-			leader = name
-		}
-		if len(nodes[0].Members()) != size {
-			return errors.New("not every node is a member yet")
-		}
-		for _, m := range nodes[0].Members() {
-			if len(m.AgentTypes) == 0 || m.AgentTypes[0].Capacity == 0 {
-				return fmt.Errorf("%s offers %+v", m.Name, m.AgentTypes)
-			}
-		}
-		return nil
+	return startAgentCluster(ctx, agentCluster{
+		Size: size, Dir: dir, PluginDir: c.PluginDir, Logger: c.Logger,
+		Capacity: max(1, (c.WorkOrders+size-1)/size),
+		Tune: func(nc *node.Config) {
+			nc.RequeueGrace = c.RequeueGrace
+			nc.Gossip.ProbeInterval = c.ProbeInterval
+			nc.Gossip.ProbeTimeout = c.ProbeTimeout
+			nc.Gossip.SuspicionMult = c.SuspicionMult
+		},
 	})
-	return nodes, err
 }
 
 // FailoverSummary is the median and maximum of a duration over runs.

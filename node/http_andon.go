@@ -75,29 +75,14 @@ func (s *httpServer) resolveAndon(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// decodeWrite reads and strictly decodes the JSON body of a write into
-// dst and picks its idempotency key (key returns the body's request_id
-// once dst is decoded). It has answered when ok is false.
+// decodeWrite refuses any query parameter, then reads the write as
+// readWrite does (a body is required). It has answered when ok is false.
 func (s *httpServer) decodeWrite(w http.ResponseWriter, r *http.Request, dst any, key func() string) (body []byte, id string, ok bool) {
 	if err := checkQuery(r.URL.Query()); err != nil {
 		writeAPIError(w, toAPIError(err))
 		return nil, "", false
 	}
-	body, aerr := readBody(w, r)
-	if aerr != nil {
-		writeAPIError(w, aerr)
-		return nil, "", false
-	}
-	if aerr := decodeJSON(body, dst, false); aerr != nil {
-		writeAPIError(w, aerr)
-		return nil, "", false
-	}
-	id, aerr = requestID(r, key())
-	if aerr != nil {
-		writeAPIError(w, aerr)
-		return nil, "", false
-	}
-	return body, id, true
+	return readWrite(w, r, dst, false, key)
 }
 
 // andonIDParam returns the {id} of an andon route, refusing a malformed

@@ -104,6 +104,29 @@ func decodeError(err error, offset int64) *apiError {
 	return &apiError{status: http.StatusBadRequest, code: "invalid_argument", message: err.Error()}
 }
 
+// readWrite reads the body of a write, strictly decodes it into dst (an
+// empty body is accepted when allowEmpty) and picks its idempotency key:
+// the Idempotency-Key header, else the body's request_id, which key
+// returns once dst is decoded. It has answered the request when ok is
+// false.
+func readWrite(w http.ResponseWriter, r *http.Request, dst any, allowEmpty bool, key func() string) (body []byte, id string, ok bool) {
+	body, aerr := readBody(w, r)
+	if aerr != nil {
+		writeAPIError(w, aerr)
+		return nil, "", false
+	}
+	if aerr := decodeJSON(body, dst, allowEmpty); aerr != nil {
+		writeAPIError(w, aerr)
+		return nil, "", false
+	}
+	id, aerr = requestID(r, key())
+	if aerr != nil {
+		writeAPIError(w, aerr)
+		return nil, "", false
+	}
+	return body, id, true
+}
+
 // requestID picks the idempotency key of a write: the Idempotency-Key
 // header, else the body's request_id, else a fresh random one.
 func requestID(r *http.Request, fromBody string) (string, *apiError) {

@@ -9,19 +9,9 @@ import (
 
 // memoryPut handles PUT /v1/memory/{namespace}/{key}.
 func (s *httpServer) memoryPut(w http.ResponseWriter, r *http.Request) {
-	body, aerr := readBody(w, r)
-	if aerr != nil {
-		writeAPIError(w, aerr)
-		return
-	}
 	var req api.MemoryPutRequest
-	if aerr := decodeJSON(body, &req, false); aerr != nil {
-		writeAPIError(w, aerr)
-		return
-	}
-	id, aerr := requestID(r, req.RequestID)
-	if aerr != nil {
-		writeAPIError(w, aerr)
+	body, id, ok := readWrite(w, r, &req, false, func() string { return req.RequestID })
+	if !ok {
 		return
 	}
 	cmd, err := memoryPutCommand(r.PathValue("namespace"), r.PathValue("key"), &req, s.header(id))
@@ -143,24 +133,14 @@ func (s *httpServer) memoryExport(w http.ResponseWriter, r *http.Request) {
 // memoryImport handles POST /v1/memory: stores every entry of an export
 // in one command.
 func (s *httpServer) memoryImport(w http.ResponseWriter, r *http.Request) {
-	body, aerr := readBody(w, r)
-	if aerr != nil {
-		writeAPIError(w, aerr)
-		return
-	}
 	// The body of an export (a MemoryList, with its index) is accepted
 	// as it is.
 	var req struct {
 		api.MemoryImportRequest
 		Index uint64 `json:"index,omitempty"`
 	}
-	if aerr := decodeJSON(body, &req, false); aerr != nil {
-		writeAPIError(w, aerr)
-		return
-	}
-	id, aerr := requestID(r, req.RequestID)
-	if aerr != nil {
-		writeAPIError(w, aerr)
+	body, id, ok := readWrite(w, r, &req, false, func() string { return req.RequestID })
+	if !ok {
 		return
 	}
 	cmd, err := memoryImportCommand(&req.MemoryImportRequest, s.header(id))

@@ -42,19 +42,9 @@ func (s *httpServer) putScheduler() http.HandlerFunc {
 			writeAPIError(w, toAPIError(err))
 			return
 		}
-		body, aerr := readBody(w, r)
-		if aerr != nil {
-			writeAPIError(w, aerr)
-			return
-		}
 		var req api.SetSchedulerConfigRequest
-		if aerr := decodeJSON(body, &req, false); aerr != nil {
-			writeAPIError(w, aerr)
-			return
-		}
-		id, aerr := requestID(r, req.RequestID)
-		if aerr != nil {
-			writeAPIError(w, aerr)
+		body, id, ok := readWrite(w, r, &req, false, func() string { return req.RequestID })
+		if !ok {
 			return
 		}
 		cfg, err := schedulerConfigFromAPI(&req.SchedulerConfig)
@@ -176,19 +166,9 @@ func (s *httpServer) runPipeline(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, toAPIError(err))
 		return
 	}
-	body, aerr := readBody(w, r)
-	if aerr != nil {
-		writeAPIError(w, aerr)
-		return
-	}
 	var req api.RunPipelineRequest
-	if aerr := decodeJSON(body, &req, false); aerr != nil {
-		writeAPIError(w, aerr)
-		return
-	}
-	id, aerr := requestID(r, req.RequestID)
-	if aerr != nil {
-		writeAPIError(w, aerr)
+	body, id, ok := readWrite(w, r, &req, false, func() string { return req.RequestID })
+	if !ok {
 		return
 	}
 	cmd, err := runPipelineCommand(r.PathValue("name"), &req, s.header(id))

@@ -55,19 +55,9 @@ func (s *httpServer) transitionWorkOrder(w http.ResponseWriter, r *http.Request)
 			r.Method, r.URL.Path, r.PathValue("action")))
 		return
 	}
-	body, aerr := readBody(w, r)
-	if aerr != nil {
-		writeAPIError(w, aerr)
-		return
-	}
 	var req api.TransitionRequest
-	if aerr := decodeJSON(body, &req, true); aerr != nil {
-		writeAPIError(w, aerr)
-		return
-	}
-	id, aerr := requestID(r, req.RequestID)
-	if aerr != nil {
-		writeAPIError(w, aerr)
+	body, id, ok := readWrite(w, r, &req, true, func() string { return req.RequestID })
+	if !ok {
 		return
 	}
 	cmd, err := transitionCommand(r.PathValue("id"), action, &req, s.header(id))
@@ -91,19 +81,9 @@ func (s *httpServer) removeDependencies(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *httpServer) dependencies(w http.ResponseWriter, r *http.Request, add bool) {
-	body, aerr := readBody(w, r)
-	if aerr != nil {
-		writeAPIError(w, aerr)
-		return
-	}
 	var req api.DependencyRequest
-	if aerr := decodeJSON(body, &req, false); aerr != nil {
-		writeAPIError(w, aerr)
-		return
-	}
-	id, aerr := requestID(r, req.RequestID)
-	if aerr != nil {
-		writeAPIError(w, aerr)
+	body, id, ok := readWrite(w, r, &req, false, func() string { return req.RequestID })
+	if !ok {
 		return
 	}
 	cmd, err := dependencyCommand(r.PathValue("id"), &req, add, s.header(id))

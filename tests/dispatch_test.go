@@ -1,8 +1,6 @@
 package tests
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -172,35 +170,7 @@ func TestDispatchRunsDAGOnThreeProcesses(t *testing.T) {
 
 	// Every node holds the same chain: wait until all have applied as
 	// many receipts as the leader, then compare the exports.
-	var want uint64
-	waitFor(t, 30*time.Second, "the same receipt count on every node", func() error {
-		counts := make([]uint64, len(agents))
-		for i, a := range agents {
-			st, err := a.status()
-			if err != nil {
-				return err
-			}
-			counts[i] = st.Receipts
-		}
-		if counts[0] != counts[1] || counts[1] != counts[2] {
-			return fmt.Errorf("receipt counts %v", counts)
-		}
-		want = counts[0]
-		return nil
-	})
-	var exports [][]byte
-	for _, c := range clients {
-		var buf bytes.Buffer
-		if _, err := c.Receipts().Export(ctx, 1, want, &buf, &api.QueryOptions{Stale: true}); err != nil {
-			t.Fatal(err)
-		}
-		exports = append(exports, buf.Bytes())
-	}
-	for i := 1; i < len(exports); i++ {
-		if !bytes.Equal(exports[0], exports[i]) {
-			t.Fatalf("receipt chain of %s differs from %s's", agents[i].name, agents[0].name)
-		}
-	}
+	receipts := parseReceipts(t, sameVerifiedChain(t, agents, 30*time.Second))
 
 	// From the receipts: each work order assigned once, after all its
 	// dependencies completed, and completed exactly once.
@@ -208,15 +178,7 @@ func TestDispatchRunsDAGOnThreeProcesses(t *testing.T) {
 	assigned := map[string]int{}
 	completions := map[string]int{}
 	ranOn := map[string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(exports[0]))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	n := 0
-	for sc.Scan() {
-		var r api.Receipt
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("receipt %q: %v", sc.Text(), err)
-		}
-		n++
+	for _, r := range receipts {
 		i, ok := byID[r.WorkOrder]
 		if !ok {
 			continue
@@ -240,15 +202,12 @@ func TestDispatchRunsDAGOnThreeProcesses(t *testing.T) {
 			t.Errorf("%s failed", r.WorkOrder)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
 	for _, id := range ids {
 		if assigned[id] != 1 || completions[id] != 1 {
 			t.Errorf("%s: %d assignments, %d completions; want 1 and 1", id, assigned[id], completions[id])
 		}
 	}
-	t.Logf("%d receipts identical on all nodes; assignments by node: %v", n, ranOn)
+	t.Logf("%d receipts identical on all nodes; assignments by node: %v", len(receipts), ranOn)
 }
 
 func ready(deps []int, ids []string) bool {

@@ -1,8 +1,6 @@
 package tests
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -170,43 +168,9 @@ func TestPausedNodeComesBackStale(t *testing.T) {
 	}
 	t.Logf("%d of %d old attempts came back stale and were receipted; the rest were cancelled", len(stale), len(held))
 
-	var want uint64
-	waitFor(t, 60*time.Second, "the same receipt count on every node", func() error {
-		counts := make([]uint64, len(agents))
-		for i, a := range agents {
-			st, err := a.status()
-			if err != nil {
-				return err
-			}
-			counts[i] = st.Receipts
-		}
-		if counts[0] != counts[1] || counts[1] != counts[2] {
-			return fmt.Errorf("receipt counts %v", counts)
-		}
-		want = counts[0]
-		return nil
-	})
-	var exports []string
-	for _, a := range agents {
-		out := a.cli("--stale", "receipt", "verify", "--to", fmt.Sprint(want))
-		if !strings.Contains(strings.ToLower(out), "ok") {
-			t.Errorf("receipt verify on %s: %s", a.name, out)
-		}
-		exports = append(exports, a.cli("--stale", "receipt", "export", "--to", fmt.Sprint(want)))
-	}
-	for i := 1; i < len(exports); i++ {
-		if exports[i] != exports[0] {
-			t.Errorf("receipt chain of %s differs from %s's", agents[i].name, agents[0].name)
-		}
-	}
+	export := sameVerifiedChain(t, agents, 60*time.Second)
 	completions := map[string]int{}
-	sc := bufio.NewScanner(strings.NewReader(exports[0]))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var r api.Receipt
-		if err := json.NewDecoder(bytes.NewReader(sc.Bytes())).Decode(&r); err != nil {
-			t.Fatal(err)
-		}
+	for _, r := range parseReceipts(t, export) {
 		if r.Event == "completed" {
 			completions[r.WorkOrder]++
 		}

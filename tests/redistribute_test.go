@@ -1,8 +1,6 @@
 package tests
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -168,36 +166,8 @@ func TestRedistributesWorkOfKilledNode(t *testing.T) {
 
 	// The killed node comes back with its data and catches up.
 	victim.start()
-	var want uint64
-	waitFor(t, 60*time.Second, "the same receipt count on every node", func() error {
-		counts := make([]uint64, len(agents))
-		for i, a := range agents {
-			st, err := a.status()
-			if err != nil {
-				return err
-			}
-			counts[i] = st.Receipts
-		}
-		if counts[0] != counts[1] || counts[1] != counts[2] {
-			return fmt.Errorf("receipt counts %v", counts)
-		}
-		want = counts[0]
-		return nil
-	})
-	var exports []string
-	for _, a := range agents {
-		out := a.cli("--stale", "receipt", "verify", "--to", fmt.Sprint(want))
-		if !strings.Contains(strings.ToLower(out), "ok") {
-			t.Errorf("receipt verify on %s: %s", a.name, out)
-		}
-		exports = append(exports, a.cli("--stale", "receipt", "export", "--to", fmt.Sprint(want)))
-	}
-	for i := 1; i < len(exports); i++ {
-		if exports[i] != exports[0] {
-			t.Errorf("receipt chain of %s differs from %s's", agents[i].name, agents[0].name)
-		}
-	}
-	checkDAGReceipts(t, g, ids, byID, exports[0], held)
+	export := sameVerifiedChain(t, agents, 60*time.Second)
+	checkDAGReceipts(t, g, ids, byID, export, held)
 }
 
 // checkDAGReceipts checks, from an exported chain, that every work order
@@ -208,13 +178,7 @@ func checkDAGReceipts(t *testing.T, g []dagNode, ids []string, byID map[string]i
 	completedAt := map[string]uint64{}
 	completions := map[string]int{}
 	requeues := map[string]int{}
-	sc := bufio.NewScanner(strings.NewReader(export))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var r api.Receipt
-		if err := json.NewDecoder(bytes.NewReader(sc.Bytes())).Decode(&r); err != nil {
-			t.Fatalf("receipt %q: %v", sc.Text(), err)
-		}
+	for _, r := range parseReceipts(t, export) {
 		i, ok := byID[r.WorkOrder]
 		if !ok {
 			continue
@@ -234,9 +198,6 @@ func checkDAGReceipts(t *testing.T, g []dagNode, ids []string, byID map[string]i
 		case "failed":
 			t.Errorf("%s failed", r.WorkOrder)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	for _, id := range ids {
 		if completions[id] != 1 {

@@ -1,11 +1,9 @@
 package tests
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,13 +134,7 @@ func TestWIPLimitsHoldAcrossLeaderKill(t *testing.T) {
 	peak := make(map[string]int)
 	completions := make(map[string]int)
 	requeues := 0
-	sc := bufio.NewScanner(strings.NewReader(export))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var r api.Receipt
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("receipt %q: %v", sc.Text(), err)
-		}
+	for _, r := range parseReceipts(t, export) {
 		stage, ok := stageOf[r.WorkOrder]
 		if !ok {
 			continue
@@ -173,9 +165,6 @@ func TestWIPLimitsHoldAcrossLeaderKill(t *testing.T) {
 				requeues++
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	for id := range stageOf {
 		if completions[id] != 1 {
