@@ -144,7 +144,7 @@ func (e *executor) reconcile(ctx context.Context, v *fsm.View) {
 		t := &execTask{id: id, attempt: wo.Attempt, cancel: cancel}
 		e.tasks[id] = t
 		e.n.goFunc(func() {
-			e.execute(tctx, wo)
+			e.execute(ctx, tctx, wo)
 			cancel(nil)
 			e.mu.Lock()
 			t.done = true
@@ -183,10 +183,15 @@ func (e *executor) cancelAll(cause error) {
 	}
 }
 
-// execute runs one attempt and reports its outcome. It reports nothing
-// when the attempt was taken away (cancelled, moved) or the node shuts
-// down: the FSM already holds, or will hold, the work order's fate.
-func (e *executor) execute(ctx context.Context, wo *fsm.WorkOrder) {
+// execute runs one attempt (under ctx, which ends when the attempt is
+// taken away) and reports its outcome (under nodeCtx, which ends only at
+// shutdown). A run abandoned because the attempt was taken away
+// (cancelled, moved) reports nothing: the FSM already holds the work
+// order's fate. A run that finished first reports its outcome all the
+// same, even when the node learns meanwhile that the attempt moved (a
+// healed partition): the FSM refuses it as stale and the refusal is
+// receipted, so the chain shows the late result without counting it.
+func (e *executor) execute(nodeCtx, ctx context.Context, wo *fsm.WorkOrder) {
 	n := e.n
 	agent := wo.Assignee.Agent
 	if agent == "" {
@@ -234,16 +239,19 @@ func (e *executor) execute(ctx context.Context, wo *fsm.WorkOrder) {
 	} else {
 		log.Debug("work order completed")
 	}
-	err = e.report(ctx, tr)
+	err = e.report(nodeCtx, tr)
 	switch {
-	case err == nil || ctx.Err() != nil:
+	case err == nil || nodeCtx.Err() != nil:
 	case isStaleAttempt(err):
 		// The attempt was moved elsewhere while this node ran it (a
 		// partition, say): have the refusal receipted.
 		log.Info("outcome refused as stale; recording it", "action", tr.Action)
-		if err := e.recordStale(ctx, tr); err != nil && ctx.Err() == nil {
+		if err := e.recordStale(nodeCtx, tr); err != nil && nodeCtx.Err() == nil {
 			log.Warn("recording the stale outcome", "error", err)
 		}
+	case ctx.Err() != nil:
+		// Taken away by hand (cancelled) while the outcome was on its way.
+		log.Debug("outcome of an attempt taken away refused", "action", tr.Action, "error", err)
 	default:
 		log.Warn("reporting the outcome", "action", tr.Action, "error", err)
 	}

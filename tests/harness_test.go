@@ -88,20 +88,35 @@ func freePort(t *testing.T) int {
 type agent struct {
 	t                            *testing.T
 	name, dataDir, logPath       string
+	host                         string // the IP it binds to and advertises
 	httpPort, raftPort, gossPort int
+	wrap                         []string // command prefix, e.g. ip netns exec NS
 	args                         []string
 	cmd                          *exec.Cmd
 	exited                       chan struct{}
 }
 
-func (a *agent) addr() string       { return fmt.Sprintf("http://127.0.0.1:%d", a.httpPort) }
-func (a *agent) gossipAddr() string { return fmt.Sprintf("127.0.0.1:%d", a.gossPort) }
+func (a *agent) addr() string       { return fmt.Sprintf("http://%s:%d", a.host, a.httpPort) }
+func (a *agent) gossipAddr() string { return net.JoinHostPort(a.host, strconv.Itoa(a.gossPort)) }
 
-// newAgents prepares n agents that join each other through gossip and
-// bootstrap once all n see each other.
+// newAgents prepares n agents on 127.0.0.1 that join each other through
+// gossip and bootstrap once all n see each other.
 func newAgents(t *testing.T, n int) []*agent {
 	t.Helper()
+	hosts := make([]string, n)
+	for i := range hosts {
+		hosts[i] = "127.0.0.1"
+	}
+	return newAgentsOn(t, hosts, nil)
+}
+
+// newAgentsOn prepares one agent per host IP, each started through its
+// command prefix (wraps[i], may be nil), that join each other through
+// gossip and bootstrap once all see each other.
+func newAgentsOn(t *testing.T, hosts []string, wraps [][]string) []*agent {
+	t.Helper()
 	root := t.TempDir()
+	n := len(hosts)
 	agents := make([]*agent, n)
 	for i := range agents {
 		agents[i] = &agent{
@@ -109,12 +124,16 @@ func newAgents(t *testing.T, n int) []*agent {
 			name:     fmt.Sprintf("node%d", i+1),
 			dataDir:  filepath.Join(root, fmt.Sprintf("node%d", i+1)),
 			logPath:  filepath.Join(root, fmt.Sprintf("node%d.log", i+1)),
+			host:     hosts[i],
 			httpPort: freePort(t), raftPort: freePort(t), gossPort: freePort(t),
+		}
+		if wraps != nil {
+			agents[i].wrap = wraps[i]
 		}
 	}
 	for _, a := range agents {
 		a.args = []string{"agent", "--name", a.name, "--data-dir", a.dataDir,
-			"--bind", "127.0.0.1", "--advertise", "127.0.0.1",
+			"--bind", a.host, "--advertise", a.host,
 			"--http-port", strconv.Itoa(a.httpPort), "--raft-port", strconv.Itoa(a.raftPort),
 			"--gossip-port", strconv.Itoa(a.gossPort),
 			"--bootstrap-expect", strconv.Itoa(n), "--log-level", "debug"}
@@ -153,7 +172,8 @@ func (a *agent) start() {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	cmd := exec.Command(hiveBin, a.args...)
+	argv := append(append(append([]string(nil), a.wrap...), hiveBin), a.args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()

@@ -21,28 +21,13 @@ func (a *agent) pause() { _ = a.cmd.Process.Signal(syscall.SIGSTOP) }
 func (a *agent) resume() { _ = a.cmd.Process.Signal(syscall.SIGCONT) }
 
 // TestPausedNodeComesBackStale pauses (SIGSTOP) a follower while it runs
-// work, as a partition would cut it off: its plugin keeps running and
-// finishes meanwhile. The leader requeues the work and the survivors
-// complete it. When the node comes back, each of its old attempts either
-// is cancelled by its executor (it sees the work moved) or reports its
-// outcome, which the FSM refuses as stale and the leader receipts as
-// stale_rejected: as many such receipts as the node logged refusals.
-// Every work order completes exactly once, and the chain is the same on
-// every node.
+// work: to the others it looks cut off, while its plugin keeps running
+// and finishes meanwhile. See isolateRunningNode for what is checked.
 func TestPausedNodeComesBackStale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test; run without -short")
 	}
-	dir, err := testAgentDir()
-	if err != nil {
-		t.Fatal(err)
-	}
 	agents := newAgents(t, 3)
-	for _, a := range agents {
-		a.args = append(a.args, "--plugin-dir", dir, "--agent-capacity", "4", "--log-level", "info")
-		a.args = append(a.args, fastFailover...)
-		a.start()
-	}
 	t.Cleanup(func() {
 		for _, a := range agents {
 			if a.cmd != nil {
@@ -50,14 +35,69 @@ func TestPausedNodeComesBackStale(t *testing.T) {
 			}
 		}
 	})
-	var leader int
+	isolateRunningNode(t, agents, false, false, (*agent).pause, (*agent).resume)
+}
+
+// TestPartitionedNodeComesBackStale runs each node in its own network
+// namespace and unplugs a node that runs work from the switch: a real
+// network partition, in which its process and its plugin go on. Once
+// its work has moved and completed elsewhere, the cable goes back in.
+// Run once with a follower and once with the leader as the victim: a cut
+// off leader loses its lease and the majority elects a new one.
+func TestPartitionedNodeComesBackStale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test; run without -short")
+	}
+	for _, victim := range []string{"follower", "leader"} {
+		t.Run(victim, func(t *testing.T) {
+			lab := newNetLab(t, 3)
+			agents := newAgentsOn(t, lab.hosts(), lab.wraps())
+			index := func(a *agent) int {
+				for i, b := range agents {
+					if a == b {
+						return i + 1
+					}
+				}
+				t.Fatalf("%s is not in the lab", a.name)
+				return 0
+			}
+			isolateRunningNode(t, agents, victim == "leader", true,
+				func(a *agent) { lab.cut(index(a)) },
+				func(a *agent) { lab.mend(index(a)) })
+		})
+	}
+}
+
+// isolateRunningNode starts the agents with the test agent, gives them 9
+// sleeping work orders and isolates a node that runs some (the leader if
+// leader is set, else a follower). The survivors requeue its work and
+// complete it. When the node comes back, each of its old attempts either
+// is cancelled by its executor (it sees the work moved) or reports its
+// outcome, which the FSM refuses as stale and the leader receipts as
+// stale_rejected: as many such receipts as the node logged refusals.
+// Every work order completes exactly once, and the chain is the same on
+// every node. With allStale, every old attempt must come back stale: its
+// run finished while the node was cut off, so the node cannot have
+// learnt of the move before sending its result.
+func isolateRunningNode(t *testing.T, agents []*agent, leader, allStale bool, isolate, restore func(*agent)) {
+	t.Helper()
+	dir, err := testAgentDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agents {
+		a.args = append(a.args, "--plugin-dir", dir, "--agent-capacity", "4", "--log-level", "info")
+		a.args = append(a.args, fastFailover...)
+		a.start()
+	}
+	var lead int
 	waitFor(t, 60*time.Second, "a leader all nodes agree on", func() (err error) {
-		leader, err = leaderOf(agents)
+		lead, err = leaderOf(agents)
 		return err
 	})
 	waitFor(t, 30*time.Second, "every node offering the test agent", func() error {
 		var ml api.MemberList
-		if err := getJSON(agents[leader].addr()+"/v1/members?stale", &ml); err != nil {
+		if err := getJSON(agents[lead].addr()+"/v1/members?stale", &ml); err != nil {
 			return err
 		}
 		n := 0
@@ -71,16 +111,16 @@ func TestPausedNodeComesBackStale(t *testing.T) {
 		}
 		return nil
 	})
-	client, err := api.NewClient(&api.Config{Address: agents[leader].addr()})
+	client, err := api.NewClient(&api.Config{Address: agents[lead].addr()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var ids []string
 	for i := range 9 {
 		wo, err := client.WorkOrders().Create(ctx, &api.CreateWorkOrderRequest{
-			Title: fmt.Sprintf("paused %d", i), Type: "test", Payload: json.RawMessage(`{"mode":"sleep","duration":"2s"}`),
+			Title: fmt.Sprintf("isolated %d", i), Type: "test", Payload: json.RawMessage(`{"mode":"sleep","duration":"2s"}`),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -89,14 +129,20 @@ func TestPausedNodeComesBackStale(t *testing.T) {
 	}
 	var victim *agent
 	var held []string
-	waitFor(t, 30*time.Second, "a follower running work", func() error {
-		page, err := client.WorkOrders().List(ctx, &api.ListOptions{State: "in_progress", Limit: 1000}, nil)
-		if err != nil {
-			return err
-		}
+	waitFor(t, 30*time.Second, "the victim running work", func() error {
 		for i, a := range agents {
-			if i == leader {
+			if (i == lead) != leader {
 				continue
+			}
+			// The node's own state: work it has applied the assignment of,
+			// so its executor runs it whatever happens to the network.
+			local, err := api.NewClient(&api.Config{Address: a.addr()})
+			if err != nil {
+				return err
+			}
+			page, err := local.WorkOrders().List(ctx, &api.ListOptions{State: "in_progress", Limit: 1000}, &api.QueryOptions{Stale: true})
+			if err != nil {
+				return err
 			}
 			held = held[:0]
 			for _, wo := range page.WorkOrders {
@@ -109,11 +155,22 @@ func TestPausedNodeComesBackStale(t *testing.T) {
 				return nil
 			}
 		}
-		return fmt.Errorf("no follower runs work yet")
+		return fmt.Errorf("no candidate victim runs work yet")
 	})
-	victim.pause()
-	t.Logf("paused %s running %v", victim.name, held)
-	waitFor(t, 60*time.Second, "the paused node's work requeued and completed elsewhere", func() error {
+	var survivors []*agent
+	for _, a := range agents {
+		if a != victim {
+			survivors = append(survivors, a)
+		}
+	}
+	// From here on, talk to a survivor: the victim may be the leader.
+	client, err = api.NewClient(&api.Config{Address: survivors[0].addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	isolate(victim)
+	t.Logf("isolated %s running %v", victim.name, held)
+	waitFor(t, 60*time.Second, "the isolated node's work requeued and completed elsewhere", func() error {
 		for _, id := range held {
 			wo, err := client.WorkOrders().Get(ctx, id, nil)
 			if err != nil {
@@ -122,10 +179,18 @@ func TestPausedNodeComesBackStale(t *testing.T) {
 			if wo.State != "completed" || wo.Attempt < 2 {
 				return fmt.Errorf("%s is %s at attempt %d", id, wo.State, wo.Attempt)
 			}
+			if wo.Node == victim.name {
+				return fmt.Errorf("%s completed on the isolated node %s", id, victim.name)
+			}
 		}
 		return nil
 	})
-	victim.resume()
+	if leader {
+		if _, err := leaderOf(survivors); err != nil {
+			t.Fatalf("the survivors agree on no new leader: %v", err)
+		}
+	}
+	restore(victim)
 
 	waitFor(t, 60*time.Second, "every work order completed", func() error {
 		page, err := client.WorkOrders().List(ctx, &api.ListOptions{State: "completed", Type: "test", Limit: 1000}, nil)
@@ -158,6 +223,9 @@ func TestPausedNodeComesBackStale(t *testing.T) {
 		}
 		if len(stale) != refused {
 			return fmt.Errorf("%d stale_rejected receipts, %d refusals logged by %s", len(stale), refused, victim.name)
+		}
+		if allStale && len(stale) != len(held) {
+			return fmt.Errorf("%d of the %d old attempts receipted as stale_rejected", len(stale), len(held))
 		}
 		return nil
 	})
