@@ -26,8 +26,8 @@ type FailoverConfig struct {
 	Sleep      time.Duration // how long each work order runs; default 3s
 	// RequeueGrace, ProbeInterval, ProbeTimeout and SuspicionMult are the
 	// nodes' redistribution and failure-detection settings; defaults 2s,
-	// 200ms, 100ms and 3 (the test settings; production nodes use 15s
-	// and memberlist's LAN defaults: expect about 6 s + 15 s there).
+	// 200ms, 100ms and 3 (the fast test settings; `hive bench failover`
+	// passes the node's defaults: 1s, 500ms, 250ms and 4).
 	RequeueGrace  time.Duration
 	ProbeInterval time.Duration
 	ProbeTimeout  time.Duration

@@ -36,7 +36,7 @@ type Config struct {
 	AgentCapacity   int
 	Execution       ExecutionTimings // the control loop's and the executor's pacing
 	DeadServerGrace time.Duration    // a failed node is removed from the voters after being gone this long; default 2m
-	RequeueGrace    time.Duration    // the leader requeues a dead, departed or unknown node's running work after this long; default 15s (cluster.DefaultRequeueGrace)
+	RequeueGrace    time.Duration    // the leader requeues a dead, departed or unknown node's running work after this long; default 1s (cluster.DefaultRequeueGrace)
 	MaxVoters       int              // voters kept among healthy nodes; default 5; odd; others are non-voters
 	NonVoter        bool             // never make this node a voter (a read replica)
 	RaftTimeouts    RaftTimeouts     // tightened in tests
@@ -161,8 +161,8 @@ func DefaultConfig() Config {
 			LeaveDrainTimeout:   10 * time.Second,
 		},
 		Gossip: GossipTimeouts{
-			ProbeInterval:       time.Second,
-			ProbeTimeout:        500 * time.Millisecond,
+			ProbeInterval:       500 * time.Millisecond,
+			ProbeTimeout:        250 * time.Millisecond,
 			GossipInterval:      200 * time.Millisecond,
 			PushPullInterval:    30 * time.Second,
 			SuspicionMult:       4,

@@ -24,7 +24,9 @@ import (
 //	HIVE_MEASURE_GOSSIP=1 go test -run TestMeasureGossipDetection -v ./node
 //
 // HIVE_MEASURE_SPIN sets the number of busy goroutines (default 0 and
-// 8·GOMAXPROCS in turn).
+// 8·GOMAXPROCS in turn); HIVE_MEASURE_PROBE, HIVE_MEASURE_PROBE_TIMEOUT
+// (durations) and HIVE_MEASURE_SUSPICION (a count) try other settings
+// than the defaults.
 func TestMeasureGossipDetection(t *testing.T) {
 	if os.Getenv("HIVE_MEASURE_GOSSIP") != "1" {
 		t.Skip("set HIVE_MEASURE_GOSSIP=1 to measure gossip failure detection")
@@ -78,6 +80,21 @@ func TestMeasureGossipDetection(t *testing.T) {
 // returns the time until both others declared it dead.
 func measureDetection(t *testing.T, round int) (time.Duration, int) {
 	gt := DefaultConfig().Gossip
+	for env, d := range map[string]*time.Duration{"HIVE_MEASURE_PROBE": &gt.ProbeInterval, "HIVE_MEASURE_PROBE_TIMEOUT": &gt.ProbeTimeout} {
+		if v := os.Getenv(env); v != "" {
+			var err error
+			if *d, err = time.ParseDuration(v); err != nil {
+				t.Fatalf("%s: %v", env, err)
+			}
+		}
+	}
+	if v := os.Getenv("HIVE_MEASURE_SUSPICION"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("HIVE_MEASURE_SUSPICION: %v", err)
+		}
+		gt.SuspicionMult = n
+	}
 	base := goleak.IgnoreCurrent()
 	var falseDead atomic.Int32
 	var killedAt atomic.Int64

@@ -15,7 +15,7 @@ func TestAgentFailoverFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.RequeueGrace != 15*time.Second || cfg.Execution.RunTimeout != time.Hour || cfg.Gossip.ProbeInterval != time.Second {
+	if cfg.RequeueGrace != time.Second || cfg.Execution.RunTimeout != time.Hour || cfg.Gossip.ProbeInterval != 500*time.Millisecond {
 		t.Fatalf("defaults: grace %s, run timeout %s, probe %s", cfg.RequeueGrace, cfg.Execution.RunTimeout, cfg.Gossip.ProbeInterval)
 	}
 	file := filepath.Join(t.TempDir(), "agent.json")

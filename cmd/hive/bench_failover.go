@@ -11,10 +11,12 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hive-swarm/hive/bench"
+	"github.com/hive-swarm/hive/node"
 )
 
 // benchFailoverCommand is `hive bench failover`.
 func benchFailoverCommand() *cli.Command {
+	def := node.DefaultConfig()
 	return &cli.Command{
 		Name:      "failover",
 		Usage:     "Kill the leader, then a follower, while work runs; print the time to the next committed write and to the work restarted elsewhere",
@@ -29,19 +31,18 @@ the kill through a survivor's HTTP API with a default client, which adds its
 retry backoff and the node's forwarding) and to the last of the victim's work
 orders assigned elsewhere, waits for every work order to complete, and counts
 the ones lost and the ones completed twice (from the receipt chain). Failure
-detection and the requeue grace are the fast test settings by default; pass
---requeue-grace 15s --probe-interval 1s --probe-timeout 500ms
---suspicion-mult 4 for the production defaults.`,
+detection and the requeue grace are the node's defaults unless set; the
+second example uses the fast settings of the failover tests.`,
 			"hive bench failover",
-			"hive bench failover --runs 10 --requeue-grace 15s --probe-interval 1s --probe-timeout 500ms --suspicion-mult 4 -json"),
+			"hive bench failover --runs 10 --requeue-grace 2s --probe-interval 200ms --probe-timeout 100ms --suspicion-mult 3 -json"),
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "runs", Value: 5, Usage: "runs of each kind of kill"},
 			&cli.IntFlag{Name: "requests", Aliases: []string{"n"}, Value: 12, Usage: "sleeping work orders in flight"},
 			&cli.DurationFlag{Name: "sleep", Value: 3 * time.Second, Usage: "how long each work order runs"},
-			&cli.DurationFlag{Name: "requeue-grace", Value: 2 * time.Second, Usage: "the nodes' requeue grace"},
-			&cli.DurationFlag{Name: "probe-interval", Value: 200 * time.Millisecond, Usage: "the nodes' gossip probe interval"},
-			&cli.DurationFlag{Name: "probe-timeout", Value: 100 * time.Millisecond, Usage: "the nodes' gossip probe timeout"},
-			&cli.IntFlag{Name: "suspicion-mult", Value: 3, Usage: "the nodes' gossip suspicion multiplier"},
+			&cli.DurationFlag{Name: "requeue-grace", Value: def.RequeueGrace, Usage: "the nodes' requeue grace"},
+			&cli.DurationFlag{Name: "probe-interval", Value: def.Gossip.ProbeInterval, Usage: "the nodes' gossip probe interval"},
+			&cli.DurationFlag{Name: "probe-timeout", Value: def.Gossip.ProbeTimeout, Usage: "the nodes' gossip probe timeout"},
+			&cli.IntFlag{Name: "suspicion-mult", Value: def.Gossip.SuspicionMult, Usage: "the nodes' gossip suspicion multiplier"},
 			&cli.StringFlag{Name: "plugin-dir", Usage: "`DIR` holding hive-agent-test (default: this binary's directory)"},
 		},
 		Action: runBenchFailover,
