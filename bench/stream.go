@@ -1,13 +1,14 @@
 package bench
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,29 +18,49 @@ import (
 
 // StreamConfig configures RunStream.
 type StreamConfig struct {
-	// Dispatch is the dispatch bench run twice; its Dir gets a
+	// Dispatch is the dispatch bench run twice per round; its Dir gets a
 	// subdirectory per run.
 	Dispatch DispatchConfig
 	// Subscribers is how many SSE subscribers follow GET /v1/events
-	// during the second run, spread over the nodes; default 100.
+	// during the runs with subscribers, spread over the nodes; default
+	// 100.
 	Subscribers int
+	// Rounds is how many pairs of runs (without, with subscribers) to
+	// make; default 3. The order alternates from one round to the next,
+	// so that a drift of the machine's load weighs on both sides.
+	Rounds int
 }
 
-// StreamResult is what RunStream measured.
-type StreamResult struct {
+// StreamRound is one pair of runs, without and with subscribers, and what
+// the subscribers received.
+type StreamRound struct {
 	Plain       *DispatchResult `json:"without_subscribers"`
 	Subscribed  *DispatchResult `json:"with_subscribers"`
-	Subscribers int             `json:"subscribers"`
 	Connected   int             `json:"connected"`    // most subscriber streams open at once
 	Delivered   uint64          `json:"delivered"`    // events received by all subscribers
 	Cutoffs     uint64          `json:"cutoffs"`      // streams a node cut off (slow consumer, shutdown)
 	SlowCutoffs uint64          `json:"slow_cutoffs"` // of which because the subscriber fell behind
 	Reconnects  uint64          `json:"reconnects"`   // streams reopened after a cutoff or a dropped connection
+	// CPU time of each run, cluster start to shutdown: this process (the
+	// nodes, the load generator, the subscribers) and its plugin
+	// processes; 0 where not measured.
+	PlainCPU      time.Duration `json:"without_cpu_ns"`
+	SubscribedCPU time.Duration `json:"with_cpu_ns"`
+}
+
+// CPUOverhead is how much more CPU time the run with subscribers took
+// than the run without, as a ratio (0.05: 5 % more). Unlike Slowdown it
+// does not depend on how much of the machine other processes take.
+func (r *StreamRound) CPUOverhead() float64 {
+	if r.PlainCPU <= 0 || r.SubscribedCPU <= 0 {
+		return 0
+	}
+	return float64(r.SubscribedCPU)/float64(r.PlainCPU) - 1
 }
 
 // DeliveredPerSec is the events per second the subscribers received,
-// over the second run's dispatch time.
-func (r *StreamResult) DeliveredPerSec() float64 {
+// over the dispatch time of the run with subscribers.
+func (r *StreamRound) DeliveredPerSec() float64 {
 	if r.Subscribed == nil || r.Subscribed.Elapsed <= 0 {
 		return 0
 	}
@@ -48,18 +69,52 @@ func (r *StreamResult) DeliveredPerSec() float64 {
 
 // Slowdown is how much slower dispatch ran with the subscribers attached,
 // as a ratio: 0.05 is 5 % fewer completions per second (negative: faster).
-func (r *StreamResult) Slowdown() float64 {
+func (r *StreamRound) Slowdown() float64 {
 	if r.Plain == nil || r.Subscribed == nil || r.Plain.PerSec() <= 0 {
 		return 0
 	}
 	return 1 - r.Subscribed.PerSec()/r.Plain.PerSec()
 }
 
-// RunStream runs the dispatch bench (RunDispatch) once as it is and once
-// with cfg.Subscribers SSE subscribers following every node's event
-// stream from the start of its HTTP API, and reports the events they
-// received and the dispatch slowdown. The subscribers find the nodes'
-// HTTP addresses in their "node started" log lines (RunDispatch keeps its
+// StreamResult is what RunStream measured: every round, and the median
+// round (by slowdown) in the embedded StreamRound.
+type StreamResult struct {
+	StreamRound
+	Subscribers int           `json:"subscribers"`
+	Rounds      []StreamRound `json:"rounds"`
+}
+
+// MedianCPUOverhead is the median over the rounds of CPUOverhead.
+func (r *StreamResult) MedianCPUOverhead() float64 {
+	return r.median(func(x *StreamRound) float64 { return x.CPUOverhead() })
+}
+
+// MedianDeliveredPerSec is the median over the rounds of the events per
+// second the subscribers received.
+func (r *StreamResult) MedianDeliveredPerSec() float64 {
+	return r.median(func(x *StreamRound) float64 { return x.DeliveredPerSec() })
+}
+
+// median is the median of f over the rounds (the lower one of an even
+// number).
+func (r *StreamResult) median(f func(*StreamRound) float64) float64 {
+	var xs []float64
+	for i := range r.Rounds {
+		xs = append(xs, f(&r.Rounds[i]))
+	}
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	return xs[(len(xs)-1)/2]
+}
+
+// RunStream runs the dispatch bench (RunDispatch) cfg.Rounds times as it
+// is and as many times with cfg.Subscribers SSE subscribers following
+// every node's event stream from the start of its HTTP API, alternating,
+// and reports the events they received and the dispatch slowdown of
+// each round, and the median round. The subscribers find the nodes' HTTP
+// addresses in their "node started" log lines (RunDispatch keeps its
 // cluster to itself); a subscriber cut off or disconnected resumes after
 // the last event it received.
 func RunStream(ctx context.Context, cfg StreamConfig) (*StreamResult, error) {
@@ -69,34 +124,72 @@ func RunStream(ctx context.Context, cfg StreamConfig) (*StreamResult, error) {
 	if cfg.Subscribers <= 0 {
 		cfg.Subscribers = 100
 	}
+	if cfg.Rounds <= 0 {
+		cfg.Rounds = 3
+	}
 	d := cfg.Dispatch.withDefaults()
 	res := &StreamResult{Subscribers: cfg.Subscribers}
-
-	plain := d
-	plain.Dir = filepath.Join(d.Dir, "plain")
-	var err error
-	if res.Plain, err = RunDispatch(ctx, plain); err != nil {
-		return res, fmt.Errorf("bench: dispatch without subscribers: %w", err)
-	}
-
-	subs := newSubscribers(cfg.Subscribers, d.Nodes)
-	defer subs.close()
-	sub := d
-	sub.Dir = filepath.Join(d.Dir, "subscribed")
-	sub.Logger = &addrLogger{Logger: d.Logger, found: subs.attach}
-	res.Subscribed, err = RunDispatch(ctx, sub)
-	subs.close()
-	res.Connected = int(subs.peak.Load())
-	res.Delivered, res.Cutoffs, res.Reconnects = subs.delivered.Load(), subs.cutoffs.Load(), subs.reconnects.Load()
-	res.SlowCutoffs = subs.slow.Load()
-	if err != nil {
-		return res, fmt.Errorf("bench: dispatch with subscribers: %w", err)
-	}
-	if subs.started.Load() == 0 {
-		return res, errors.New("bench: stream: no node HTTP address seen in the logs; no subscriber attached")
+	defer res.pickMedian() // also of the rounds made before an error
+	for i := range cfg.Rounds {
+		var r StreamRound
+		for k := range 2 {
+			var err error
+			if (i+k)%2 == 0 {
+				plain := d
+				plain.Dir = filepath.Join(d.Dir, fmt.Sprint("plain-", i))
+				cpu := cpuTime()
+				if r.Plain, err = RunDispatch(ctx, plain); err != nil {
+					return res, fmt.Errorf("bench: dispatch without subscribers: %w", err)
+				}
+				r.PlainCPU = cpuTime() - cpu
+			} else if err = runSubscribed(ctx, d, cfg.Subscribers, i, &r); err != nil {
+				return res, err
+			}
+		}
+		res.Rounds = append(res.Rounds, r)
 	}
 	return res, nil
 }
+
+// pickMedian sets the embedded round to the median round by slowdown.
+func (r *StreamResult) pickMedian() {
+	if len(r.Rounds) == 0 {
+		return
+	}
+	order := make([]int, len(r.Rounds))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(r.Rounds[a].Slowdown(), r.Rounds[b].Slowdown()) })
+	r.StreamRound = r.Rounds[order[(len(order)-1)/2]]
+}
+
+// runSubscribed makes round i's run with subscribers into r.
+func runSubscribed(ctx context.Context, d DispatchConfig, n, i int, r *StreamRound) error {
+	subs := newSubscribers(n, d.Nodes)
+	defer subs.close()
+	sub := d
+	sub.Dir = filepath.Join(d.Dir, fmt.Sprint("subscribed-", i))
+	sub.Logger = &addrLogger{Logger: d.Logger, found: subs.attach}
+	cpu := cpuTime()
+	var err error
+	r.Subscribed, err = RunDispatch(ctx, sub)
+	subs.close()
+	r.SubscribedCPU = cpuTime() - cpu
+	r.Connected = int(subs.peak.Load())
+	r.Delivered, r.Cutoffs, r.Reconnects = subs.delivered.Load(), subs.cutoffs.Load(), subs.reconnects.Load()
+	r.SlowCutoffs = subs.slow.Load()
+	if err != nil {
+		return fmt.Errorf("bench: dispatch with subscribers: %w", err)
+	}
+	if subs.started.Load() == 0 {
+		return errors.New("bench: stream: no node HTTP address seen in the logs; no subscriber attached")
+	}
+	return nil
+}
+
+// readBuffer is each subscriber's read buffer.
+const readBuffer = 256 << 10
 
 // subscribers are the SSE clients of one run.
 type subscribers struct {
@@ -198,39 +291,17 @@ func (s *subscribers) read(base, after string) (string, bool) {
 	for p := s.peak.Load(); c > p && !s.peak.CompareAndSwap(p, c); p = s.peak.Load() {
 	}
 	defer s.connected.Add(-1)
-	// Count events without parsing them, so that the subscribers cost
-	// this process (which also runs the cluster) as little as they can:
-	// every SSE event has one "data:" line, and the last "id: " line is
-	// the cursor to resume after. A line split across reads is rare and
-	// only costs a miscount of one.
-	buf := make([]byte, 64<<10)
-	var tail []byte // the incomplete last line of the previous read
-	for {
-		n, err := resp.Body.Read(buf)
-		chunk := buf[:n]
-		if len(tail) > 0 {
-			chunk = append(tail, chunk...)
-		}
-		cut := bytes.LastIndexByte(chunk, '\n') + 1
-		lines := chunk[:cut]
-		s.delivered.Add(uint64(bytes.Count(lines, []byte("\ndata: "))))
-		if bytes.HasPrefix(lines, []byte("data: ")) {
-			s.delivered.Add(1)
-		}
-		if c := bytes.Count(lines, []byte("event: cutoff\n")); c > 0 {
-			s.cutoffs.Add(uint64(c))
-			s.slow.Add(uint64(bytes.Count(lines, []byte(`"slow_consumer"`))))
-		}
-		if i := bytes.LastIndex(lines, []byte("id: ")); i >= 0 && (i == 0 || lines[i-1] == '\n') {
-			if j := bytes.IndexByte(lines[i:], '\n'); j > 0 {
-				after = string(lines[i+len("id: ") : i+j])
-			}
-		}
-		tail = append(tail[:0:0], chunk[cut:]...)
-		if err != nil {
-			return after, true
-		}
+	sc := newSSECounter(readBuffer)
+	// However the stream ended (cut off, closed, the node stopped),
+	// follow resumes it after the last ID seen.
+	_ = sc.readFrom(resp.Body)
+	s.delivered.Add(sc.events)
+	s.cutoffs.Add(sc.cutoffs)
+	s.slow.Add(sc.slow)
+	if sc.last != "" {
+		after = sc.last
 	}
+	return after, true
 }
 
 // addrLogger passes every line to Logger and reports the "http" value of

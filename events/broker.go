@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,7 +26,7 @@ var _ Source = (*fsm.FSM)(nil)
 
 // Defaults of Config.
 const (
-	DefaultBuffer         = 1024
+	DefaultBuffer         = 4096
 	DefaultRingSize       = 4096
 	DefaultMaxSubscribers = 4096
 )
@@ -36,8 +37,10 @@ type Config struct {
 	Source Source
 	// Logger receives the broker's logs; default: none.
 	Logger hclog.Logger
-	// Buffer is how many events a live subscriber may have waiting
-	// before it is cut off; default DefaultBuffer.
+	// Buffer is how many events of the live stream (before filtering)
+	// a live subscriber may leave unread for a dispatch round before it
+	// is cut off; default DefaultBuffer. The events are journaled once
+	// for all subscribers, so it costs memory once per broker.
 	Buffer int
 	// RingSize is how many node-local events are kept for resuming;
 	// default DefaultRingSize.
@@ -74,6 +77,7 @@ type Broker struct {
 
 	mu     sync.Mutex
 	ring   *ring
+	jnl    journal                    // the live stream's latest batches
 	stamp  uint64                     // last stamp given to a node-local event
 	live   map[*Subscription]struct{} // subscribers fed by the dispatcher
 	open   map[*Subscription]struct{} // every subscriber not yet finished
@@ -83,7 +87,6 @@ type Broker struct {
 	local  uint64                     // node-local events up to this seq have been dispatched
 	closed bool
 
-	wg        sync.WaitGroup // subscriber goroutines
 	delivered atomic.Uint64
 	cutoffs   atomic.Uint64
 }
@@ -111,6 +114,7 @@ func New(cfg Config) (*Broker, error) {
 		src:  cfg.Source,
 		wake: make(chan struct{}, 1),
 		ring: newRing(cfg.RingSize),
+		jnl:  journal{limit: cfg.Buffer},
 		live: make(map[*Subscription]struct{}),
 		open: make(map[*Subscription]struct{}),
 	}, nil
@@ -175,7 +179,7 @@ const roundInterval = 5 * time.Millisecond
 
 // Run dispatches new commits and node-local events to live subscribers
 // until ctx is done, then ends every subscription with a cutoff event
-// (code "shutdown") and waits for their goroutines.
+// (code "shutdown").
 func (b *Broker) Run(ctx context.Context) {
 	defer b.stop()
 	pace := time.NewTimer(0)
@@ -227,8 +231,10 @@ func (b *Broker) waitApplied(ctx context.Context, index uint64) {
 	<-done
 }
 
-// round offers everything committed or published since the last round
-// to the live subscribers.
+// round journals everything committed or published since the last round
+// as one batch, cuts off the live subscribers that left more than
+// Config.Buffer events unread, and wakes the others. It hands no event
+// to anyone: each subscriber reads the journal from its own offset.
 func (b *Broker) round() {
 	v := b.src.View()
 	b.mu.Lock()
@@ -246,28 +252,35 @@ func (b *Broker) round() {
 	}
 	locals := b.ring.after(b.local, v.Index())
 	items = collect(items, v, b.rcpt, v.ReceiptCount(), locals)
-	ids := make(map[Cursor]string) // the IDs of this round, shared by the subscribers
-	for s := range b.live {
-		s.offer(items, ids)
-	}
 	b.view, b.rcpt = v, v.ReceiptCount()
 	if len(locals) > 0 {
 		b.local = locals[len(locals)-1].LocalSeq
 	}
+	if len(items) > 0 {
+		nb := b.jnl.push(items, b.rcpt, b.local)
+		for s := range b.live {
+			if nb.start-s.off > uint64(b.cfg.Buffer) {
+				b.cutoffs.Add(1)
+				s.endLocked(CutoffSlowConsumer, fmt.Sprintf("the subscriber fell more than %d events behind the live stream", b.cfg.Buffer))
+				continue
+			}
+			s.signal()
+		}
+	}
 	if len(b.live) == 0 {
 		b.active, b.view = false, nil // stop reading the FSM until someone listens
+		b.jnl.reset(b.rcpt, b.local)
 	}
 }
 
-// stop ends every subscription and waits for their goroutines.
+// stop ends every subscription.
 func (b *Broker) stop() {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.closed = true
 	for s := range b.open {
 		s.endLocked(CutoffShutdown, "the node is shutting down; resume on another node or after restart")
 	}
-	b.mu.Unlock()
-	b.wg.Wait()
 }
 
 // collect appends to dst the events of receipts from+1..to of v, with

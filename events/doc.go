@@ -43,20 +43,26 @@
 // evicted from the ring, or from before this node process started), the
 // stream first emits a "gap" event naming the first index from which the
 // stream is complete, then continues. A subscriber that falls more than
-// its buffer behind the live stream is cut off: it receives a final
-// "cutoff" event with the reason and the cursor to resume from, and its
-// channel is closed. Applying commits never waits for a subscriber: the
-// broker reads the FSM from its own goroutine, and only ever offers
-// events to live subscribers without blocking. A subscriber that resumes
-// from far back is fed from its own goroutine, at its own pace, and
-// joins the live stream once it has caught up.
+// its buffer behind the live stream is cut off: its stream ends with a
+// final "cutoff" event (Subscription.Final) with the reason and the
+// cursor to resume from. Applying commits never waits for a subscriber:
+// the broker reads the FSM from its own goroutine and only journals
+// what it read. A subscriber that resumes from far back replays the
+// state page by page as it reads, at its own pace, and joins the live
+// stream once it has caught up.
 //
 // # Cost of many subscribers
 //
-// The dispatcher runs at most one round per few milliseconds, so a
-// round carries every commit since the last and each subscriber is
-// handed its events as one burst. The events of a round share one JSON
-// encoding of their payload (Event.AppendJSON splices in each
-// subscriber's ID), and their IDs are formatted once per round, so a
-// subscriber costs a copy of the bytes, not an encoding.
+// The dispatcher runs at most one round per few milliseconds. A round
+// journals every commit since the last as one batch, shared by all
+// subscribers, and wakes each live subscriber (a non-blocking signal);
+// it hands no event to anyone. Each subscriber reads the journal from
+// its own offset, at its own pace: a subscriber that leaves more than
+// Config.Buffer events unread is cut off at the next round, and the
+// journal keeps only what the others may still read. A batch's events
+// are encoded once (JSON, SSE and NDJSON frames share one encoding), and
+// subscribers of one shape (filter, format, position) share the batch's
+// frames: the first to read them builds them, the others write the same
+// bytes (Subscription.Frames). A subscriber thus costs a wake-up and a
+// write per batch, not a copy and an encoding per event.
 package events

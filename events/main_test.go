@@ -84,23 +84,44 @@ func create(title string) *fsm.CreateWorkOrder {
 
 func act(id string, a fsm.Action) *fsm.Transition { return &fsm.Transition{ID: id, Action: a} }
 
-// next receives one event or fails.
-func next(t *testing.T, s *Subscription) Event {
+// sub reads a subscription as a client would: it waits for Ready and
+// queues what Next hands out.
+type sub struct {
+	*Subscription
+	q    []Event
+	done bool // Next reported the end
+}
+
+// fill waits for and queues the next events; false once the stream has
+// ended and the queue is empty.
+func (s *sub) fill(t *testing.T) bool {
 	t.Helper()
-	select {
-	case e, ok := <-s.C():
-		if !ok {
-			t.Fatalf("stream ended early (final: %+v)", s.Final())
+	for len(s.q) == 0 && !s.done {
+		select {
+		case <-s.Ready():
+		case <-time.After(waitTimeout):
+			t.Fatalf("no event within %v", waitTimeout)
 		}
-		return e
-	case <-time.After(waitTimeout):
-		t.Fatalf("no event within %v", waitTimeout)
+		var ok bool
+		s.q, ok = s.Next(s.q)
+		s.done = !ok
 	}
-	return Event{}
+	return len(s.q) > 0
+}
+
+// next receives one event or fails.
+func next(t *testing.T, s *sub) Event {
+	t.Helper()
+	if !s.fill(t) {
+		t.Fatalf("stream ended early (final: %+v)", s.Final())
+	}
+	e := s.q[0]
+	s.q = s.q[1:]
+	return e
 }
 
 // take receives n events.
-func take(t *testing.T, s *Subscription, n int) []Event {
+func take(t *testing.T, s *sub, n int) []Event {
 	t.Helper()
 	out := make([]Event, 0, n)
 	for range n {
@@ -110,29 +131,26 @@ func take(t *testing.T, s *Subscription, n int) []Event {
 }
 
 // waitClosed waits for the stream to end and returns its final event.
-func waitClosed(t *testing.T, s *Subscription) *Event {
+func waitClosed(t *testing.T, s *sub) *Event {
 	t.Helper()
-	deadline := time.After(waitTimeout)
-	for {
-		select {
-		case _, ok := <-s.C():
-			if !ok {
-				return s.Final()
-			}
-		case <-deadline:
+	deadline := time.Now().Add(waitTimeout)
+	for s.fill(t) {
+		s.q = s.q[:0]
+		if time.Now().After(deadline) {
 			t.Fatal("stream did not end")
 		}
 	}
+	return s.Final()
 }
 
-func subscribe(t *testing.T, b *Broker, f Filter, from *Cursor) *Subscription {
+func subscribe(t *testing.T, b *Broker, f Filter, from *Cursor) *sub {
 	t.Helper()
 	s, err := b.Subscribe(context.Background(), f, from)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	return s
+	return &sub{Subscription: s}
 }
 
 func types(es []Event) []string {

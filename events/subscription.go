@@ -11,9 +11,9 @@ import (
 // time, so a replay of any length holds a bounded number of events.
 const replayPage = 256
 
-// maxScratch bounds the batch buffer a live subscriber keeps between
-// rounds.
-const maxScratch = 512
+// readMost bounds the journaled events one read takes (it takes at least
+// one whole batch), so that what one read hands out stays bounded.
+const readMost = 1024
 
 // position is how far a subscriber has got.
 type position struct {
@@ -22,24 +22,34 @@ type position struct {
 	lseq uint64 // node-local events with seq ≤ lseq have been processed
 }
 
-// Subscription is one subscriber's stream. Read events from C until it is
-// closed; then Final tells why, when the broker ended it.
+// Subscription is one subscriber's stream. It is read, not pushed: wait
+// for Ready, then take what is available with Next (events) or
+// AppendFrames (encoded frames), until they report the end; then Final
+// tells why, when the broker ended it. One goroutine at a time reads a
+// subscription; the broker never waits for it.
 type Subscription struct {
-	b      *Broker
-	f      Filter
-	local  bool // the filter admits node-local events: IDs carry the local part
-	ch     chan Event
-	ctx    context.Context
-	cancel context.CancelFunc
+	b     *Broker
+	f     Filter
+	fkey  string        // filterKey(f)
+	local bool          // the filter admits node-local events: IDs carry the local part
+	ready chan struct{} // capacity 1: something to read, or the end
+	stop  func() bool   // unregisters the context's AfterFunc
 
-	// Owned by the subscription's goroutine until it joins the live
-	// stream, by the broker (under b.mu) after.
+	// Owned by the reader.
 	pos     position
-	lastID  string  // under b.mu: the last ID sent
-	scratch []Event // under b.mu: offer's batch buffer, reused
+	gap     *Event  // to hand out first
+	last    Cursor  // the last ID handed out, or where the stream started
+	replay  []Event // a replay page, reused
+	picks   []picked
+	batches []*batch
 
-	final *Event // set under b.mu before the goroutine is told to end
-	ended bool   // under b.mu: no more events will be sent
+	// Under b.mu.
+	live  bool   // reads the journal
+	off   uint64 // journal offset of the next batch to read, when live
+	ended bool   // nothing more will be handed out
+	code  string // why the broker ended the stream (a cutoff code); "" when the subscriber did
+	why   string
+	final *Event // the cutoff event, once the reader saw the end
 }
 
 // Subscribe starts a stream of the events f admits. With from nil it
@@ -52,61 +62,68 @@ func (b *Broker) Subscribe(ctx context.Context, f Filter, from *Cursor) (*Subscr
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Subscription{b: b, f: f, local: f.wantsLocal(), ch: make(chan Event, b.cfg.Buffer)}
-	s.ctx, s.cancel = context.WithCancel(ctx)
+	s := &Subscription{b: b, f: f, fkey: filterKey(f), local: f.wantsLocal(), ready: make(chan struct{}, 1)}
 	b.mu.Lock()
 	if b.closed || len(b.open) >= b.cfg.MaxSubscribers {
 		full := !b.closed
 		b.mu.Unlock()
-		s.cancel()
 		if full {
 			return nil, ErrTooManySubscribers
 		}
 		return nil, ErrClosed
 	}
 	b.open[s] = struct{}{}
-	b.wg.Add(1)
 	b.mu.Unlock()
-	gap := s.start(from) // now, so that a live stream starts where Subscribe returns
-	go s.run(gap)
+	v := b.src.View()
+	s.gap = s.start(v, from) // now, so that a live stream starts where Subscribe returns
+	// Until it hands out an ID, the stream resumes where it started.
+	s.last = s.cursor(s.pos.done, s.pos.lseq)
+	if from != nil {
+		s.last = *from
+	}
+	if from == nil {
+		s.join(v) // nothing to replay: follow the live stream at once
+	}
+	s.stop = context.AfterFunc(ctx, s.Close)
+	s.signal()
 	return s, nil
 }
 
-// C delivers the events, in order. It is closed when the stream ends.
-func (s *Subscription) C() <-chan Event { return s.ch }
+// Ready receives when the subscription may have something to read, or
+// has ended: call Next or AppendFrames then.
+func (s *Subscription) Ready() <-chan struct{} { return s.ready }
 
-// Close ends the stream; C is closed soon after.
-func (s *Subscription) Close() { s.cancel() }
+// signal wakes the reader without blocking.
+func (s *Subscription) signal() {
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// Close ends the stream; the next read reports the end.
+func (s *Subscription) Close() {
+	b := s.b
+	b.mu.Lock()
+	if !s.ended {
+		s.ended = true
+		delete(b.live, s)
+		delete(b.open, s)
+	}
+	b.mu.Unlock()
+	if s.stop != nil {
+		s.stop()
+	}
+	s.signal()
+}
 
 // Final returns the cutoff event that ended the stream (slow consumer or
-// shutdown), or nil when the subscriber ended it itself. Call it after C
-// is closed.
+// shutdown), or nil when the subscriber ended it itself. Call it after a
+// read reported the end.
 func (s *Subscription) Final() *Event {
 	s.b.mu.Lock()
 	defer s.b.mu.Unlock()
 	return s.final
-}
-
-// run replays what the subscriber asked for, joins the live stream, and
-// waits for the end.
-func (s *Subscription) run(gap *Event) {
-	defer s.b.wg.Done()
-	defer s.finish()
-	if s.catchUp(gap) {
-		<-s.ctx.Done()
-	}
-}
-
-// finish takes s out of the broker and closes its channel.
-func (s *Subscription) finish() {
-	b := s.b
-	b.mu.Lock()
-	s.ended = true
-	delete(b.live, s)
-	delete(b.open, s)
-	b.mu.Unlock()
-	s.cancel()
-	close(s.ch)
 }
 
 // endLocked ends the stream with a cutoff event. Called with b.mu held.
@@ -115,133 +132,131 @@ func (s *Subscription) endLocked(code, reason string) {
 		return
 	}
 	s.ended = true
+	s.code, s.why = code, reason
 	delete(s.b.live, s)
-	s.final = &Event{Topic: TopicStream, Type: TypeCutoff, Code: code, Reason: reason, Resume: s.lastID}
-	s.cancel()
+	delete(s.b.open, s)
+	s.signal()
 }
 
-// send delivers e, blocking until the subscriber takes it or the stream
-// ends; it reports whether the stream goes on.
-func (s *Subscription) send(e Event) bool {
-	select {
-	case s.ch <- e:
-		s.b.delivered.Add(1)
-		if e.ID != "" {
-			s.b.mu.Lock()
-			s.lastID = e.ID
-			s.b.mu.Unlock()
+// Next appends to dst the events available now, in order, and reports
+// whether the stream goes on. It never blocks; wait for Ready.
+func (s *Subscription) Next(dst []Event) ([]Event, bool) {
+	ok := s.read(func(e *Event, id Cursor, has bool) {
+		ev := *e
+		ev.ID = ""
+		if has {
+			ev.ID = id.String()
 		}
-		return true
-	case <-s.ctx.Done():
-		return false
-	}
+		dst = append(dst, ev)
+	}, nil)
+	return dst, ok
 }
 
-// cursor formats the ID of position (index, lseq); ids, when not nil,
-// memoizes them across the subscribers of one dispatch round.
-func (s *Subscription) cursor(ids map[Cursor]string, index, lseq uint64) string {
-	c := Cursor{Index: index, Local: lseq, HasLocal: s.local}
-	if !s.local {
-		c.Local = 0
-	}
-	if ids == nil {
-		return c.String()
-	}
-	id, ok := ids[c]
-	if !ok {
-		id = c.String()
-		ids[c] = id
-	}
-	return id
+// AppendFrames is Next for transports: it appends the events available
+// now to dst framed as f (see Event.AppendFrame), and returns the
+// extended buffer, the number of events appended and whether the stream
+// goes on. Live events share one encoding across all subscribers.
+func (s *Subscription) AppendFrames(dst []byte, f Format) ([]byte, int, bool) {
+	n := 0
+	ok := s.read(func(e *Event, id Cursor, has bool) {
+		dst = e.appendFrame(dst, f, id, has)
+		n++
+	}, nil)
+	return dst, n, ok
 }
 
-// pick appends to out the events of items that s has not processed yet and its
-// filter admits, with their IDs, and the position after them. items is
-// a merged batch (collect) of whole raft indexes.
-func (s *Subscription) pick(out []Event, items []Event, pos position, ids map[Cursor]string) ([]Event, position) {
-	start := pos
-	for i := range items {
-		e := &items[i]
-		if e.Topic == TopicStream { // a gap of node-local events
-			if s.local {
-				out = append(out, *e)
-			}
-			continue
-		}
-		if e.local() {
-			if e.LocalSeq <= start.lseq {
-				continue
-			}
-			pos.lseq = e.LocalSeq
-			pos.done = max(pos.done, e.Index)
-			if s.f.match(e) {
-				ev := *e
-				ev.ID = s.cursor(ids, pos.done, pos.lseq)
-				out = append(out, ev)
-			}
-			continue
-		}
-		if e.Receipt <= start.rcpt {
-			continue
-		}
-		if e.Index <= start.done { // before a cursor that was ahead of the chain
-			pos.rcpt = e.Receipt
-			continue
-		}
-		pos.rcpt = e.Receipt
-		pos.done = max(pos.done, e.Index-1)
-		if i+1 == len(items) || items[i+1].local() || items[i+1].Index != e.Index {
-			pos.done = max(pos.done, e.Index)
-		}
-		if s.f.match(e) {
-			ev := *e
-			ev.ID = s.cursor(ids, e.Index, pos.lseq) // kept only on the last of its index, below
-			out = append(out, ev)
+// read hands out what is available now, each event with its ID when it
+// carries one, and reports whether the stream goes on. With whole not
+// nil, whole hands out each journaled batch in one piece (moving s past
+// it) and returns the number of events it handed out.
+func (s *Subscription) read(emit func(e *Event, id Cursor, has bool), whole func(bt *batch) int) bool {
+	b := s.b
+	n := 0
+	out := func(e *Event, id Cursor, has bool) {
+		emit(e, id, has)
+		n++
+		if has {
+			s.last = id
 		}
 	}
-	for j := range out {
-		e := &out[j]
-		if !e.local() && e.Topic != TopicStream && j+1 < len(out) && !out[j+1].local() && out[j+1].Topic != TopicStream && out[j+1].Index == e.Index {
-			e.ID = ""
+	defer func() { b.delivered.Add(uint64(n)) }()
+	b.mu.Lock()
+	ended, live := s.ended, s.live
+	b.mu.Unlock()
+	if ended {
+		return s.end()
+	}
+	if !live {
+		more, ok := s.catchUp(out)
+		if !ok {
+			return s.end()
+		}
+		if more || n > 0 {
+			s.signal() // more to replay, or the live stream to read
+			return true
 		}
 	}
-	return out, pos
-}
-
-// offer hands a live batch to s without blocking (ids: see cursor); a subscriber whose
-// buffer is full is cut off. Called by the dispatcher with b.mu held.
-func (s *Subscription) offer(items []Event, ids map[Cursor]string) {
-	out, pos := s.pick(s.scratch[:0], items, s.pos, ids)
-	defer func() { // keep a small batch buffer for the next round
-		if cap(out) <= maxScratch {
-			clear(out)
-			s.scratch = out[:0]
+	b.mu.Lock()
+	if s.ended {
+		b.mu.Unlock()
+		return s.end()
+	}
+	bs, off, held := b.jnl.from(s.batches[:0], s.off, readMost)
+	s.off = off
+	more := off < b.jnl.total
+	b.mu.Unlock()
+	if !held { // cannot happen: round cuts such a subscriber off first
+		b.mu.Lock()
+		b.cutoffs.Add(1)
+		s.endLocked(CutoffSlowConsumer, fmt.Sprintf("the subscriber fell more than %d events behind the live stream", b.cfg.Buffer))
+		b.mu.Unlock()
+		return s.end()
+	}
+	for _, bt := range bs {
+		if whole != nil {
+			n += whole(bt)
 		} else {
-			s.scratch = nil
-		}
-	}()
-	for i := range out {
-		e := &out[i]
-		if len(s.ch) == cap(s.ch) {
-			s.b.cutoffs.Add(1)
-			s.endLocked(CutoffSlowConsumer, fmt.Sprintf(
-				"the subscriber fell more than %d events behind the live stream; resume after %q", cap(s.ch), s.lastID))
-			return
-		}
-		s.ch <- *e
-		s.b.delivered.Add(1)
-		if e.ID != "" {
-			s.lastID = e.ID
+			s.emit(bt.items, out)
 		}
 	}
-	s.pos = pos
+	clear(bs)
+	s.batches = bs[:0]
+	if more {
+		s.signal()
+	}
+	return true
+}
+
+// end builds the final event, once the reader has seen the end, with the
+// cursor after the last event handed out.
+func (s *Subscription) end() bool {
+	b := s.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.final == nil && s.code != "" {
+		resume := s.last.String()
+		reason := s.why
+		if s.code == CutoffSlowConsumer {
+			reason += fmt.Sprintf("; resume after %q", resume)
+		}
+		s.final = &Event{Topic: TopicStream, Type: TypeCutoff, Code: s.code, Reason: reason, Resume: resume}
+	}
+	return false
+}
+
+// emit picks from items (whole raft indexes) what s has not processed
+// and its filter admits, hands it out, and moves s's position past it.
+func (s *Subscription) emit(items []Event, out func(e *Event, id Cursor, has bool)) {
+	s.picks, s.pos = s.pick(s.picks[:0], items, s.pos)
+	for _, p := range s.picks {
+		out(&items[p.i], p.id, p.has)
+	}
 }
 
 // start sets the initial position and returns the gap event to send
 // first, if the resume point is older than what is retained.
-func (s *Subscription) start(from *Cursor) *Event {
+func (s *Subscription) start(v *fsm.View, from *Cursor) *Event {
 	b := s.b
-	v := b.src.View()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if from == nil {
@@ -250,12 +265,8 @@ func (s *Subscription) start(from *Cursor) *Event {
 	}
 	s.pos = position{done: from.Index, rcpt: firstAfter(v, from.Index) - 1}
 	r := b.ring
-	if from.HasLocal && from.Local <= r.last && from.Local+1 >= r.first() {
-		s.pos.lseq = from.Local // a cursor of this process, still retained
-		return nil
-	}
-	if from.HasLocal && from.Local <= r.last && from.Local+1 < r.first() {
-		s.pos.lseq = from.Local // retained no longer: localGap reports it
+	if from.HasLocal && from.Local <= r.last {
+		s.pos.lseq = from.Local // a cursor of this process (localsAfter reports what is retained no longer)
 		return nil
 	}
 	// Node-local events stamped before the cursor's index count as
@@ -272,10 +283,10 @@ func (s *Subscription) start(from *Cursor) *Event {
 	if from.Index >= first {
 		return nil
 	}
-	return s.gap(first, fmt.Sprintf("node-local events (member, leader) before raft index %d are not retained by this node", first))
+	return s.gapEvent(first, fmt.Sprintf("node-local events (member, leader) before raft index %d are not retained by this node", first))
 }
 
-func (s *Subscription) gap(first uint64, reason string) *Event {
+func (s *Subscription) gapEvent(first uint64, reason string) *Event {
 	return &Event{Topic: TopicStream, Type: TypeGap, Index: first, Code: "local_events_lost", Reason: reason,
 		Topics: []Topic{TopicMember, TopicLeader}}
 }
@@ -288,94 +299,76 @@ func (s *Subscription) localsAfter(maxIndex uint64) ([]Event, *Event) {
 	var gap *Event
 	if s.pos.lseq+1 < r.first() {
 		if s.local {
-			gap = s.gap(r.evicted+1, fmt.Sprintf("the subscriber was behind by more than the %d node-local events retained", len(r.buf)))
+			gap = s.gapEvent(r.evicted+1, fmt.Sprintf("the subscriber was behind by more than the %d node-local events retained", len(r.buf)))
 		}
 		s.pos.lseq = r.first() - 1
 	}
 	return r.after(s.pos.lseq, maxIndex), gap
 }
 
-// catchUp sends gap (if any), then replays from the start position until s is level with the
-// dispatcher, then makes it live. It reports whether s went live.
-func (s *Subscription) catchUp(gap *Event) bool {
-	if gap != nil && !s.send(*gap) {
-		return false
+// catchUp hands out the pending gap, if any, then one replay page from
+// the state; once nothing is left to replay it makes s live. It reports
+// whether there may be more to replay, and false ok when the stream has
+// ended.
+func (s *Subscription) catchUp(out func(e *Event, id Cursor, has bool)) (more, ok bool) {
+	if s.gap != nil {
+		out(s.gap, Cursor{}, false)
+		s.gap = nil
 	}
 	b := s.b
-	for {
-		v := b.src.View()
-		for {
-			to := pageEnd(v, s.pos.rcpt, replayPage)
-			maxStamp := v.Index()
-			if to < v.ReceiptCount() {
-				next, _ := v.Receipt(to + 1)
-				maxStamp = next.Index - 1
-			}
-			b.mu.Lock()
-			locals, gap := s.localsAfter(maxStamp)
-			b.mu.Unlock()
-			if gap != nil && !s.send(*gap) {
-				return false
-			}
-			if to <= s.pos.rcpt && len(locals) == 0 {
-				break
-			}
-			out, pos := s.pick(nil, collect(nil, v, s.pos.rcpt, to, locals), s.pos, nil)
-			for _, e := range out {
-				if !s.send(e) {
-					return false
-				}
-			}
-			s.pos = pos
-		}
-		s.pos.done = max(s.pos.done, v.Index())
-		if joined, ok := s.join(v); !ok {
-			return false
-		} else if joined {
-			return true
-		}
+	v := b.src.View()
+	to := pageEnd(v, s.pos.rcpt, replayPage)
+	maxStamp := v.Index()
+	if to < v.ReceiptCount() {
+		next, _ := v.Receipt(to + 1)
+		maxStamp = next.Index - 1
 	}
+	b.mu.Lock()
+	locals, gap := s.localsAfter(maxStamp)
+	b.mu.Unlock()
+	if gap != nil {
+		out(gap, Cursor{}, false)
+	}
+	if to > s.pos.rcpt || len(locals) > 0 {
+		clear(s.replay)
+		s.replay = collect(s.replay[:0], v, s.pos.rcpt, to, locals)
+		s.emit(s.replay, out)
+		if cap(s.replay) > 4*replayPage {
+			s.replay = nil
+		}
+		return true, true
+	}
+	s.pos.done = max(s.pos.done, v.Index())
+	joined, ok := s.join(v)
+	return !joined, ok
 }
 
-// join makes s live when the rest of what it lacks fits its buffer. It
-// reports whether s joined, and false ok when the stream has ended.
+// join makes s live when the journal holds everything after its position
+// and the rest fits its buffer. It reports whether s joined, and false ok
+// when the stream has ended.
 func (s *Subscription) join(v *fsm.View) (joined, ok bool) {
 	b := s.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if s.ended || s.ctx.Err() != nil {
+	if s.ended {
 		return false, false
 	}
 	if !b.active {
 		b.active, b.view, b.rcpt, b.local = true, v, s.pos.rcpt, s.pos.lseq
+		b.jnl.reset(b.rcpt, b.local)
+		s.live, s.off = true, b.jnl.total
 		b.live[s] = struct{}{}
 		b.notify()
 		return true, true
 	}
-	if s.pos.rcpt < b.rcpt || s.pos.lseq < b.local {
-		if s.pos.lseq < b.local && s.pos.lseq+1 < b.ring.first() {
-			return false, true // evicted: the replay reports the gap
-		}
-		var locals []Event
-		for _, e := range b.ring.after(s.pos.lseq, b.view.Index()) {
-			if e.LocalSeq <= b.local {
-				locals = append(locals, e)
-			}
-		}
-		out, pos := s.pick(nil, collect(nil, b.view, s.pos.rcpt, b.rcpt, locals), s.pos, nil)
-		if len(out) > cap(s.ch)-len(s.ch) {
-			return false, true // too far behind: replay more first
-		}
-		for _, e := range out {
-			s.ch <- e
-			b.delivered.Add(1)
-			if e.ID != "" {
-				s.lastID = e.ID
-			}
-		}
-		s.pos = pos
+	off, held := b.jnl.resumeAt(s.pos.rcpt, s.pos.lseq)
+	if !held || b.jnl.total-off > uint64(b.cfg.Buffer) {
+		return false, true // too far behind: replay more first
+	}
+	if off == b.jnl.total {
 		s.pos.done = max(s.pos.done, b.view.Index())
 	}
+	s.live, s.off = true, off
 	b.live[s] = struct{}{}
 	return true, true
 }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -23,10 +24,12 @@ const (
 	// sseRetry is the reconnection delay suggested to SSE clients.
 	sseRetry = 2 * time.Second
 
-	// batchBytes is how much a stream buffers from its subscription
-	// before writing it; maxStreamBuf, the buffer it keeps between writes.
-	batchBytes   = 64 << 10
-	maxStreamBuf = 128 << 10
+	// streamCoalesce is the least time between two writes of a stream
+	// that are not full; batchBytes, a full write; maxStreamBuf, the
+	// buffer of its own a stream keeps between writes.
+	streamCoalesce = 20 * time.Millisecond
+	batchBytes     = 64 << 10
+	maxStreamBuf   = 256 << 10
 
 	contentTypeSSE    = "text/event-stream"
 	contentTypeNDJSON = "application/x-ndjson"
@@ -147,52 +150,88 @@ func (s *httpServer) streamEvents(w http.ResponseWriter, r *http.Request) {
 	// gets its own deadline instead.
 	_ = rc.SetReadDeadline(time.Time{})
 	hdr := w.Header()
+	sw := &streamWriter{w: w, rc: rc, format: events.FormatSSE, buf: make([]byte, 0, 16<<10)}
 	if sq.ndjson {
+		sw.format = events.FormatNDJSON
 		hdr.Set("Content-Type", contentTypeNDJSON)
 	} else {
 		hdr.Set("Content-Type", contentTypeSSE+"; charset=utf-8")
 	}
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
+	if r.ProtoMajor == 1 {
+		// Not chunked: the body ends when the connection closes, as the
+		// SSE specification suggests, and net/http then sends each
+		// write with one system call instead of three (chunk header,
+		// data, chunk end), waking the client once per write.
+		hdr.Set("Transfer-Encoding", "identity")
+	}
 	w.WriteHeader(http.StatusOK)
-	sw := &streamWriter{w: w, rc: rc, ndjson: sq.ndjson, buf: make([]byte, 0, 16<<10)}
 	if !sq.ndjson {
 		sw.buf = append(sw.buf, "retry: "+strconv.FormatInt(sseRetry.Milliseconds(), 10)+"\n: hive event stream\n\n"...)
 	}
 	if !sw.flush() {
 		return
 	}
-	tick := time.NewTicker(sq.heartbeat)
+	s.followStream(r.Context(), sub, sw, sq.heartbeat)
+}
+
+// followStream writes sub's events to sw until the stream or the client
+// ends. Writes are coalesced: after a write of less than batchBytes the
+// stream waits streamCoalesce before the next, so that a busy stream
+// costs a few writes per second, each carrying many events, whatever
+// the commit rate.
+func (s *httpServer) followStream(ctx context.Context, sub *events.Subscription, sw *streamWriter, heartbeat time.Duration) {
+	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
+	pause := time.NewTimer(0)
+	defer pause.Stop()
+	<-pause.C
+	var last time.Time // of the last write that was not full
 	for {
 		select {
-		case e, ok := <-sub.C():
-			if !ok {
-				if fin := sub.Final(); fin != nil {
-					sw.event(fin)
-					sw.flush()
-				}
-				return
-			}
-			sw.event(&e)
-			// Batch what is already waiting: this handler is the only
-			// receiver, so len events can be received without blocking.
-			for n := len(sub.C()); n > 0 && len(sw.buf) < batchBytes; n-- {
-				e := <-sub.C()
-				sw.event(&e)
-			}
-			if !sw.flush() {
-				return
-			}
-			tick.Reset(sq.heartbeat)
+		case <-sub.Ready():
 		case <-tick.C:
 			sw.heartbeat(s.appliedIndex())
 			if !sw.flush() {
 				return
 			}
-		case <-r.Context().Done():
+			continue
+		case <-ctx.Done():
 			return
 		}
+		if d := streamCoalesce - time.Since(last); !last.IsZero() && d > 0 {
+			pause.Reset(d)
+			select {
+			case <-pause.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+		var open bool
+		sw.frames, _, open = sub.Frames(sw.frames, sw.format)
+		if !open {
+			if fin := sub.Final(); fin != nil {
+				sw.buf = fin.AppendFrame(sw.buf, sw.format)
+			}
+			sw.flush()
+			return
+		}
+		size := 0
+		for _, f := range sw.frames {
+			size += len(f)
+		}
+		if size == 0 {
+			continue
+		}
+		last = time.Time{}
+		if size < batchBytes {
+			last = time.Now()
+		}
+		if !sw.flush() {
+			return
+		}
+		tick.Reset(heartbeat)
 	}
 }
 
@@ -204,38 +243,21 @@ func (s *httpServer) appliedIndex() uint64 {
 	return 0
 }
 
-// streamWriter frames events as SSE or NDJSON into one buffer, written
-// and flushed once per batch.
+// streamWriter holds a stream's frames until they are written and
+// flushed, once per batch.
 type streamWriter struct {
 	w      http.ResponseWriter
 	rc     *http.ResponseController
-	ndjson bool
-	buf    []byte
-}
-
-// event appends one event. SSE: "id:" (when the event has one), "event:"
-// and one "data:" line of JSON. The JSON payload is shared by every
-// subscriber of the event (Event.AppendJSON).
-func (sw *streamWriter) event(e *events.Event) {
-	if sw.ndjson {
-		sw.buf = append(e.AppendJSON(sw.buf), '\n')
-		return
-	}
-	if e.ID != "" {
-		sw.buf = append(sw.buf, "id: "...)
-		sw.buf = append(sw.buf, e.ID...)
-		sw.buf = append(sw.buf, '\n')
-	}
-	sw.buf = append(sw.buf, "event: "...)
-	sw.buf = append(sw.buf, e.Type...)
-	sw.buf = append(sw.buf, "\ndata: "...)
-	sw.buf = e.AppendJSON(sw.buf)
-	sw.buf = append(sw.buf, "\n\n"...)
+	format events.Format
+	// frames are shared with other streams (Subscription.Frames): they
+	// are written as they are, never copied nor changed.
+	frames [][]byte
+	buf    []byte // this stream's own bytes, written after the frames
 }
 
 // heartbeat appends an SSE comment, or an NDJSON heartbeat event.
 func (sw *streamWriter) heartbeat(index uint64) {
-	if sw.ndjson {
+	if sw.format == events.FormatNDJSON {
 		sw.buf = append(sw.buf, `{"index":`...)
 		sw.buf = strconv.AppendUint(sw.buf, index, 10)
 		sw.buf = append(sw.buf, `,"topic":"stream","type":"heartbeat"}`+"\n"...)
@@ -250,6 +272,13 @@ func (sw *streamWriter) heartbeat(index uint64) {
 // gone or stalled.
 func (sw *streamWriter) flush() bool {
 	_ = sw.rc.SetWriteDeadline(time.Now().Add(streamWriteStall))
+	for i, f := range sw.frames {
+		if _, err := sw.w.Write(f); err != nil {
+			return false
+		}
+		sw.frames[i] = nil
+	}
+	sw.frames = sw.frames[:0]
 	if len(sw.buf) > 0 {
 		if _, err := sw.w.Write(sw.buf); err != nil {
 			return false
