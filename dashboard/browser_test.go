@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -127,10 +128,17 @@ func (p *page) waitFor(what, expr string) {
 	}
 }
 
-// click clicks the first element matching a CSS selector.
+// click clicks the first element matching a CSS selector, once it
+// exists. The lookup and the click happen in one step inside the page:
+// live updates re-render the lists, so a node found in one protocol
+// round trip may be gone by the next (chromedp.Click's mouse events).
 func (p *page) click(sel string) {
 	p.t.Helper()
-	p.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))
+	q, err := json.Marshal(sel)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.waitFor("a click on "+sel, `(() => { const e = document.querySelector(`+string(q)+`); if (!e) return false; e.click(); return true; })()`)
 }
 
 // text is the page's visible text, for failure messages.
