@@ -10,8 +10,8 @@ const (
 	TopicReceipt   = "receipt"
 	TopicMember    = "member"
 	TopicLeader    = "leader"
-	TopicAndon     = "andon" // reserved
-	TopicSLA       = "sla"   // reserved
+	TopicAndon     = "andon"
+	TopicSLA       = "sla"
 	TopicStream    = "stream"
 )
 
@@ -27,6 +27,11 @@ const (
 	EventMemberFailed       = "member.failed"
 	EventMemberLeft         = "member.left"
 	EventLeaderChanged      = "leader.changed"
+	EventAndonTriggered     = "andon.triggered"
+	EventAndonUpdated       = "andon.updated"
+	EventAndonResolved      = "andon.resolved"
+	EventSLAWarning         = "sla.warning"
+	EventSLABreached        = "sla.breached"
 	// EventGap says the stream could not replay everything asked for:
 	// Index is the first raft index from which it is complete.
 	EventGap = "gap"

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hive-swarm/hive/fsm"
 )
@@ -333,4 +334,38 @@ func TestMaxSubscribers(t *testing.T) {
 	waitClosed(t, a)
 	waitFor(t, "the slot to free", func() bool { return h.b.Stats().Subscribers == 1 })
 	subscribe(t, h.b, Filter{}, nil)
+}
+
+// TestAndonAndSLATopics checks that andon and SLA receipts produce events
+// of their own topics, between the work-order and the receipt event.
+func TestAndonAndSLATopics(t *testing.T) {
+	h := newHarness(t, Config{})
+	andon := subscribe(t, h.b, Filter{Topics: []Topic{TopicAndon}}, nil)
+	sla := subscribe(t, h.b, Filter{Topics: []Topic{TopicSLA}}, nil)
+	all := subscribe(t, h.b, Filter{WorkOrder: "WO-1"}, nil)
+	c := create("late")
+	c.Spec.Bucket = "security"
+	h.apply(c)
+	h.apply(&fsm.AndonTrigger{Header: fsm.Header{Time: h.now + 1e9, Node: "node-1"}, WorkOrder: "WO-1", Class: "agent_failure", Reason: "exit 137"})
+	h.apply(&fsm.AndonResolve{Header: fsm.Header{Time: h.now + 2e9, Node: "node-1"}, ID: "AN-1", Resolution: "more memory"})
+	year := int64(365 * 24 * time.Hour)
+	h.apply(&fsm.SLAEvent{Header: fsm.Header{Time: h.now + year, Node: "node-1"}, ID: "WO-1", Kind: fsm.SLABreach})
+
+	if got := types(take(t, andon, 2)); !slices.Equal(got, []string{TypeAndonTriggered, TypeAndonResolved}) {
+		t.Errorf("andon topic: %v", got)
+	}
+	if e := next(t, sla); e.Type != TypeSLABreached || e.WorkOrder != "WO-1" || e.Topic != TopicSLA {
+		t.Errorf("sla topic: %+v", e)
+	}
+	got := types(take(t, all, 12))
+	want := []string{
+		"workorder.created", TypeReceiptAppended,
+		"workorder." + fsm.EventAndonTriggered, TypeAndonTriggered, TypeReceiptAppended,
+	}
+	if !slices.Equal(got[:len(want)], want) {
+		t.Errorf("WO-1 stream starts %v, want %v", got, want)
+	}
+	if !slices.Contains(got, "workorder."+fsm.EventSLABreach) || !slices.Contains(got, TypeSLABreached) {
+		t.Errorf("WO-1 stream %v lacks the SLA breach", got)
+	}
 }

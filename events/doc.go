@@ -5,7 +5,9 @@
 //
 // Work-order events (topic "workorder": workorder.created, .assigned,
 // .started, .progressed, .completed, .failed, .cancelled, .unblocked, …
-// one per receipt event name) and receipt events (topic "receipt":
+// one per receipt event name), andon events (topic "andon":
+// andon.triggered, .updated, .resolved), SLA events (topic "sla":
+// sla.warning, sla.breached) and receipt events (topic "receipt":
 // receipt.appended) are derived from the receipt chain. The chain is
 // replicated and kept in the state and in snapshots, so a subscriber can
 // resume from ANY raft index, on any node, even after the node or the
@@ -16,13 +18,12 @@
 // "leader": leader.changed) are node-local: each node sees them through
 // its own gossip and raft, and keeps the latest RingSize of them in a
 // bounded ring, stamped with the raft index applied when they happened.
-// Topics "andon" and "sla" are reserved names for later event types.
 //
 // # Order and resume points
 //
 // A stream delivers, in order, the events of each raft index (receipts
-// in chain order; for each receipt its work-order event, then its receipt
-// event), and a node-local event after the receipts of the index it was
+// in chain order; for each receipt its work-order event, its andon or SLA
+// event if any, then its receipt event), and a node-local event after the receipts of the index it was
 // stamped with. Every event that ends a resumable position carries an ID,
 // its cursor:
 //

@@ -20,8 +20,8 @@ const (
 	TopicReceipt   Topic = "receipt"   // derived from receipts: receipt.appended
 	TopicMember    Topic = "member"    // node-local: gossip membership
 	TopicLeader    Topic = "leader"    // node-local: raft leadership
-	TopicAndon     Topic = "andon"     // reserved
-	TopicSLA       Topic = "sla"       // reserved
+	TopicAndon     Topic = "andon"     // derived from receipts: an andon triggered, updated or resolved
+	TopicSLA       Topic = "sla"       // derived from receipts: an SLA warning or breach
 	// TopicStream carries the stream's own control events (gap, cutoff);
 	// every subscriber receives them, whatever its filter.
 	TopicStream Topic = "stream"
@@ -47,10 +47,11 @@ const (
 	TypeMemberFailed       = "member.failed"
 	TypeMemberLeft         = "member.left"
 	TypeLeaderChanged      = "leader.changed"
-	TypeAndonPulled        = "andon.pulled"   // reserved
-	TypeAndonResolved      = "andon.resolved" // reserved
-	TypeSLAWarning         = "sla.warning"    // reserved
-	TypeSLABreached        = "sla.breached"   // reserved
+	TypeAndonTriggered     = "andon.triggered"
+	TypeAndonUpdated       = "andon.updated"
+	TypeAndonResolved      = "andon.resolved"
+	TypeSLAWarning         = "sla.warning"
+	TypeSLABreached        = "sla.breached"
 	TypeGap                = "gap"
 	TypeCutoff             = "cutoff"
 )
@@ -106,8 +107,28 @@ type Event struct {
 // local reports whether e is a node-local event.
 func (e *Event) local() bool { return e.Topic == TopicMember || e.Topic == TopicLeader }
 
+// ownTopic returns the topic and type of the event a receipt produces
+// besides its work-order and receipt events: andon and SLA receipts have
+// a topic of their own, so that a subscriber can follow just those.
+func ownTopic(receiptEvent string) (Topic, string, bool) {
+	switch receiptEvent {
+	case fsm.EventAndonTriggered:
+		return TopicAndon, TypeAndonTriggered, true
+	case fsm.EventAndonUpdated:
+		return TopicAndon, TypeAndonUpdated, true
+	case fsm.EventAndonResolved:
+		return TopicAndon, TypeAndonResolved, true
+	case fsm.EventSLAWarning:
+		return TopicSLA, TypeSLAWarning, true
+	case fsm.EventSLABreach:
+		return TopicSLA, TypeSLABreached, true
+	}
+	return "", "", false
+}
+
 // fromReceipt returns the events a receipt produces: its work-order event
-// (when it belongs to a work order) and its receipt event.
+// (when it belongs to a work order), its andon or SLA event (for those
+// receipts) and its receipt event.
 func fromReceipt(dst []Event, r *fsm.Receipt) []Event {
 	base := Event{
 		Index:     r.Index,
@@ -125,6 +146,11 @@ func fromReceipt(dst []Event, r *fsm.Receipt) []Event {
 	if r.WorkOrder != "" {
 		e := base
 		e.Topic, e.Type, e.enc = TopicWorkOrder, "workorder."+r.Event, newEncoding()
+		dst = append(dst, e)
+	}
+	if topic, typ, ok := ownTopic(r.Event); ok {
+		e := base
+		e.Topic, e.Type, e.enc = topic, typ, newEncoding()
 		dst = append(dst, e)
 	}
 	base.Topic, base.Type, base.enc = TopicReceipt, TypeReceiptAppended, newEncoding()
