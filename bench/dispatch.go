@@ -49,6 +49,21 @@ type DispatchResult struct {
 	// Latency runs from sending a create to the completion's receipt
 	// applied on node 0.
 	Latency Latency `json:"create_to_complete"`
+	// CPU is the CPU time this process (the nodes and the load
+	// generator) used from the first create to the last completion;
+	// PluginCPU that of the agent plugin processes (Linux only, else 0).
+	CPU       time.Duration `json:"cpu_ns"`
+	PluginCPU time.Duration `json:"plugin_cpu_ns"`
+}
+
+// CPUPerWorkOrder is the CPU time, of this process and the plugin
+// processes together, per work order that ended (0 when none did).
+func (r *DispatchResult) CPUPerWorkOrder() time.Duration {
+	n := r.Completed + r.Failed
+	if n == 0 {
+		return 0
+	}
+	return (r.CPU + r.PluginCPU) / time.Duration(n)
 }
 
 // PerSec is completed work orders per second.
@@ -168,6 +183,7 @@ func measureDispatch(ctx context.Context, c *DispatchConfig, watch *node.Node, h
 	watchDone := make(chan error, 1)
 	fromSeq := watch.FSM().View().ReceiptCount() + 1
 	var last time.Time
+	var endSelf, endPlugins time.Duration
 	go func() {
 		watchDone <- followCompletions(ctx, watch, fromSeq, prefix, func(n int, failed bool) {
 			now := time.Now()
@@ -178,6 +194,9 @@ func measureDispatch(ctx context.Context, c *DispatchConfig, watch *node.Node, h
 			}
 			hist.Record(now.Sub(time.Unix(0, sent[n].Load())))
 			last = now
+			if res.Completed+res.Failed == c.WorkOrders {
+				endSelf, endPlugins = processCPU()
+			}
 			<-window
 		}, c.WorkOrders)
 	}()
@@ -186,6 +205,7 @@ func measureDispatch(ctx context.Context, c *DispatchConfig, watch *node.Node, h
 	defer raw.Close()
 	var next atomic.Int64
 	var errCount atomic.Uint64
+	startSelf, startPlugins := processCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range c.Clients {
@@ -228,6 +248,9 @@ func measureDispatch(ctx context.Context, c *DispatchConfig, watch *node.Node, h
 	res.CreateErrs = errCount.Load()
 	res.Elapsed = last.Sub(start)
 	res.Latency = hist.Summary()
+	if endSelf > 0 {
+		res.CPU, res.PluginCPU = endSelf-startSelf, max(endPlugins-startPlugins, 0)
+	}
 	return res, err
 }
 

@@ -37,6 +37,14 @@ type executor struct {
 
 	mu    sync.Mutex
 	tasks map[string]*execTask // by work order ID
+	ended []string             // IDs of tasks that ended since the last reconcile
+
+	// cur is how far reconcile has looked (see executor_reconcile.go);
+	// used by the run goroutine only.
+	cur reconcileCursor
+	// launch runs a task that reconcile started; e.launchTask but in
+	// tests.
+	launch func(nodeCtx, ctx context.Context, t *execTask, wo *fsm.WorkOrder)
 
 	// control is the leader's control state while this node leads (nil
 	// otherwise); kept here because the executor is the node's holder of
@@ -57,7 +65,9 @@ type execTask struct {
 }
 
 func newExecutor(n *Node) *executor {
-	return &executor{n: n, tasks: make(map[string]*execTask), wake: make(chan struct{}, 1)}
+	e := &executor{n: n, tasks: make(map[string]*execTask), wake: make(chan struct{}, 1)}
+	e.launch = e.launchTask
+	return e
 }
 
 // run watches the FSM until shutdown: after every applied entry it
@@ -98,61 +108,6 @@ func (e *executor) wait(ctx context.Context, index uint64) {
 		}
 	}()
 	_ = e.n.fsm.WaitForIndex(wctx, index+1)
-}
-
-// reconcile starts the attempts assigned to this node that it does not
-// run yet, cancels those no longer assigned to it, and forgets finished
-// attempts once the FSM no longer lists them.
-func (e *executor) reconcile(ctx context.Context, v *fsm.View) {
-	want := make(map[string]*fsm.WorkOrder)
-	for _, wo := range v.Assigned(e.n.cfg.Name) {
-		if wo.State == fsm.StateInProgress {
-			want[wo.ID] = wo
-		}
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for id, t := range e.tasks {
-		wo, ok := want[id]
-		if ok && wo.Attempt == t.attempt {
-			continue
-		}
-		if !t.done {
-			t.cancel(errMoved)
-			if ok && wo.Attempt > t.attempt {
-				// A newer attempt came back to this node: start it once the
-				// old one has ended.
-				continue
-			}
-		}
-		if t.done {
-			delete(e.tasks, id)
-		}
-	}
-	for id, wo := range want {
-		if _, ok := e.tasks[id]; ok {
-			continue
-		}
-		if !assignedByLeader(v, wo) {
-			// Started by hand (a transition start, not the leader's
-			// Assign): whoever started it does the work and reports it.
-			// Remembered as done, so it is checked once per attempt.
-			e.tasks[id] = &execTask{id: id, attempt: wo.Attempt, cancel: func(error) {}, done: true}
-			continue
-		}
-		tctx, cancel := context.WithCancelCause(ctx)
-		t := &execTask{id: id, attempt: wo.Attempt, cancel: cancel}
-		e.tasks[id] = t
-		e.n.goFunc(func() {
-			e.execute(ctx, tctx, wo)
-			cancel(nil)
-			e.mu.Lock()
-			t.done = true
-			e.mu.Unlock()
-			notify(e.wake)
-			e.n.notifyMeta()
-		})
-	}
 }
 
 // assignedByLeader reports whether wo's current attempt was started by

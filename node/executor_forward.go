@@ -1,12 +1,13 @@
 package node
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hive-swarm/hive/api"
@@ -21,30 +22,35 @@ var errNoForward = errors.New("node: no leader to forward the report to")
 // batches (POST /v1/internal/forward, as the HTTP API forwards writes),
 // without the hop through this node's own HTTP API. It has a batcher of
 // its own, so reports never queue behind the clients' forwarded writes.
+// Each report is the request the API client would send
+// (POST /v1/workorders/{id}/{action} with the report's request ID as its
+// idempotency key), put in a batch as it is: the leader serves it through
+// its own handlers. Only the outcome matters to the executor, so the
+// leader's answer is read no further than its status (and the error, if
+// any), and no HTTP client stands in between.
 type execForwarder struct {
 	n       *Node
+	name    string // this node, sent as X-Hive-Forwarded-By
 	tr      *http.Transport
 	batcher *forwardBatcher
-	client  *api.Client
+	timeout time.Duration // of one report, as the API client's Timeout
+	// leader is the base URL of the leader when another node leads:
+	// f.target but in tests.
+	leader func() (string, bool)
 }
 
 // newExecForwarder returns the forwarder of n's executor; its goroutines
 // run until ctx ends.
 func newExecForwarder(ctx context.Context, n *Node) (*execForwarder, error) {
 	tr := newForwardTransport()
-	f := &execForwarder{n: n, tr: tr, batcher: newForwardBatcher(ctx, n.cfg.Name, tr)}
-	c, err := api.NewClient(&api.Config{
-		// The address is never dialled: fwdTransport sends every request
-		// to the leader of the moment.
-		Address:     "http://" + n.httpAddr,
-		HTTPClient:  &http.Client{Transport: fwdTransport{f}},
-		Timeout:     n.cfg.RaftTimeouts.ApplyTimeout + 5*time.Second,
-		MaxAttempts: 1,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("node: executor forwarder: %w", err)
+	f := &execForwarder{
+		n:       n,
+		name:    n.cfg.Name,
+		tr:      tr,
+		batcher: newForwardBatcher(ctx, n.cfg.Name, tr),
+		timeout: n.cfg.RaftTimeouts.ApplyTimeout + 5*time.Second,
 	}
-	f.client = c
+	f.leader = f.target
 	return f, nil
 }
 
@@ -70,73 +76,90 @@ func (f *execForwarder) target() (string, bool) {
 	return u.String(), true
 }
 
-// fwdTransport is the http.RoundTripper of execForwarder's API client: it
-// queues each request in the batcher and turns the leader's answer into
-// the response.
-type fwdTransport struct{ f *execForwarder }
-
-// RoundTrip implements http.RoundTripper.
-func (t fwdTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	var body []byte
-	if r.Body != nil {
-		b, err := io.ReadAll(r.Body)
-		_ = r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		body = b
-	}
-	target, ok := t.f.target()
+// transition sends the report req of transition action on work order id
+// to the leader and returns its outcome as the API client would: nil for
+// a 2xx answer, *api.Error for any other, the transport's error when
+// there was no answer, and errNoForward when no other node leads or the
+// leader takes no batches (the report then goes through this node's own
+// HTTP API).
+func (f *execForwarder) transition(ctx context.Context, id, action string, req *api.TransitionRequest) error {
+	target, ok := f.leader()
 	if !ok {
-		return nil, errNoForward
+		return errNoForward
 	}
-	b := t.f.batcher
-	uri := r.URL.RequestURI()
-	hdr := r.Header.Clone()
-	hdr.Set(headerForwardedBy, t.f.n.cfg.Name)
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("node: encoding the report: %w", err)
+	}
+	uri := "/v1/workorders/" + url.PathEscape(id) + "/" + url.PathEscape(action)
+	if len(body)+len(uri) > fwdItemMaxBytes {
+		return errNoForward
+	}
+	hdr := http.Header{
+		"Accept":                 {"application/json"},
+		"Content-Type":           {"application/json"},
+		api.HeaderIdempotencyKey: {req.RequestID},
+		headerForwardedBy:        {f.name},
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	res, err := f.send(ctx, target, &fwdRequest{method: http.MethodPost, uri: uri, header: hdr, body: body})
+	switch {
+	case err != nil:
+		return err
+	case res.fallback:
+		return errNoForward
+	case res.err != nil:
+		return res.err
+	case res.resp.status >= 200 && res.resp.status < 300:
+		return nil
+	}
+	return answerError(res.resp)
+}
+
+// send queues q in the batcher and waits for its answer.
+func (f *execForwarder) send(ctx context.Context, target string, q *fwdRequest) (fwdResult, error) {
+	b := f.batcher
+	if !b.start() {
+		return fwdResult{}, errNoForward
+	}
 	it := &fwdItem{
-		ctx:    r.Context(),
+		ctx:    ctx,
 		target: target,
-		req:    &fwdRequest{method: r.Method, uri: uri, header: hdr, body: body},
-		size:   len(body) + len(uri) + 256,
+		req:    q,
+		size:   len(q.body) + len(q.uri) + 256,
 		done:   make(chan fwdResult, 1),
-	}
-	if len(body)+len(uri) > fwdItemMaxBytes || !b.start() {
-		return nil, errNoForward
 	}
 	select {
 	case b.queue <- it:
-	case <-r.Context().Done():
-		return nil, r.Context().Err()
+	case <-ctx.Done():
+		return fwdResult{}, ctx.Err()
 	case <-b.ctx.Done():
-		return nil, ErrShutdown
+		return fwdResult{}, ErrShutdown
 	}
-	var res fwdResult
 	select {
-	case res = <-it.done:
-	case <-r.Context().Done():
-		return nil, r.Context().Err()
+	case res := <-it.done:
+		return res, nil
+	case <-ctx.Done():
+		return fwdResult{}, ctx.Err()
 	case <-b.ctx.Done():
-		return nil, ErrShutdown
+		return fwdResult{}, ErrShutdown
 	}
-	if res.resp != nil && res.resp.header == nil {
-		res.resp.header = http.Header{}
+}
+
+// answerError turns a non-2xx answer into the *api.Error the API client
+// would return for it. A body that is not the API's error JSON becomes
+// the message.
+func answerError(r *fwdResponse) error {
+	e := &api.Error{StatusCode: r.status}
+	var body api.ErrorBody
+	if err := json.Unmarshal(r.body, &body); err == nil && body.Error != nil && body.Error.Code != "" {
+		e.Code, e.Message, e.Cycle = body.Error.Code, body.Error.Message, body.Error.Cycle
+		return e
 	}
-	switch {
-	case res.fallback:
-		return nil, errNoForward
-	case res.err != nil:
-		return nil, res.err
+	e.Message = fmt.Sprintf("%d %s", r.status, http.StatusText(r.status))
+	if text := strings.TrimSpace(string(r.body)); text != "" {
+		e.Message += ": " + truncate(text, 200)
 	}
-	return &http.Response{
-		Status:        fmt.Sprintf("%d %s", res.resp.status, http.StatusText(res.resp.status)),
-		StatusCode:    res.resp.status,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        res.resp.header,
-		Body:          io.NopCloser(bytes.NewReader(res.resp.body)),
-		ContentLength: int64(len(res.resp.body)),
-		Request:       r,
-	}, nil
+	return e
 }

@@ -110,7 +110,7 @@ func (e *executor) reportOnce(ctx context.Context, tr *fsm.Transition) error {
 		// Straight to the leader in a batch, without the hop through this
 		// node's own HTTP API; that API remains the way when no other
 		// node is known to lead.
-		_, err := f.client.WorkOrders().Transition(ctx, tr.ID, string(tr.Action), req)
+		err := f.transition(ctx, tr.ID, string(tr.Action), req)
 		if !errors.Is(err, errNoForward) {
 			return err
 		}
