@@ -62,6 +62,8 @@ func agentFlags() []cli.Flag {
 			Usage: "failure detection: a probe not answered in `DURATION` fails (default 250ms)"},
 		&cli.IntFlag{Name: "gossip-suspicion-mult", Category: catCluster, EnvVars: env("gossip-suspicion-mult"),
 			Usage: "failure detection: a suspect is declared dead after `N` probe intervals (scaled by cluster size) (default 4)"},
+		&cli.IntFlag{Name: "gogc", Category: catNode, Value: defaultGOGC,
+			Usage: "Go's GC percent for the node and its plugin processes, unless GOGC is set in the environment; 0 keeps Go's default (100). Higher trades memory for CPU"},
 		&cli.BoolFlag{Name: "enable-debug", Category: catNode, EnvVars: env("enable-debug"),
 			Usage: "serve Go's profiler under /debug/pprof/ on the HTTP API"},
 	}
@@ -261,6 +263,11 @@ func agentRun(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	gogc, err := applyGOGC(c.Int("gogc"))
+	if err != nil {
+		return err
+	}
+	cfg.Logger.Debug("garbage collector", "gogc", gogc)
 
 	// Signals are watched from the start, so that one arriving during
 	// start-up still ends the node cleanly.

@@ -35,7 +35,7 @@ quarter; --gogc 0 keeps Go's default).`,
 			"hive bench dispatch -n 20000 --capacity 128 -c 128 -json"),
 		Flags: append(dispatchFlags(10000, "work orders to run"),
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write this process's CPU profile (the nodes and the load generator) to `FILE`"},
-			&cli.IntFlag{Name: "gogc", Value: defaultBenchGOGC,
+			&cli.IntFlag{Name: "gogc", Value: defaultGOGC,
 				Usage: "GC percent of this process and its agent plugin processes, unless GOGC is set in the environment (0: Go's default)"},
 		),
 		Action: runBenchDispatch,
@@ -56,7 +56,7 @@ func runBenchDispatch(c *cli.Context) error {
 	}
 	defer os.RemoveAll(dir)
 	cfg.Dir = dir
-	gogc, err := applyBenchGOGC(c.Int("gogc"))
+	gogc, err := applyGOGC(c.Int("gogc"))
 	if err != nil {
 		return err
 	}
