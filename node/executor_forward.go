@@ -98,6 +98,7 @@ func (f *execForwarder) transition(ctx context.Context, id, action string, req *
 	hdr := http.Header{
 		"Accept":                 {"application/json"},
 		"Content-Type":           {"application/json"},
+		"Prefer":                 {"return=minimal"}, // the status is all the executor reads
 		api.HeaderIdempotencyKey: {req.RequestID},
 		headerForwardedBy:        {f.name},
 	}

@@ -66,8 +66,28 @@ func (s *httpServer) transitionWorkOrder(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	if res := s.propose(w, r, body, cmd); res != nil {
+		if preferMinimal(r) {
+			// The caller (an executor's report, say) needs only to know
+			// that the transition committed.
+			w.Header().Set("Preference-Applied", "return=minimal")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		s.writeWorkOrderResult(w, res, http.StatusOK)
 	}
+}
+
+// preferMinimal reports whether the request asks, with the Prefer header
+// of RFC 7240, for a success answer without a body.
+func preferMinimal(r *http.Request) bool {
+	for _, v := range r.Header.Values("Prefer") {
+		for _, p := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(p), "return=minimal") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // addDependencies handles POST /v1/workorders/{id}/dependencies.

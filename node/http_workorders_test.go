@@ -250,3 +250,24 @@ func TestHTTPListPagination(t *testing.T) {
 		t.Fatalf("empty list encodes as %s", r.body)
 	}
 }
+
+// TestHTTPTransitionPreferMinimal checks that Prefer: return=minimal gets
+// a 204 without a body for a transition that committed, and the usual
+// error for one that did not.
+func TestHTTPTransitionPreferMinimal(t *testing.T) {
+	a := newTestAPI(t)
+	wo := a.create(&api.CreateWorkOrderRequest{Title: "minimal"})
+	r := a.do("POST", "/v1/workorders/"+wo.ID+"/start", &api.TransitionRequest{Agent: "shell"}, "Prefer", "respond-async, return=minimal")
+	if r.status != http.StatusNoContent || len(r.body) != 0 || r.header.Get("Preference-Applied") != "return=minimal" {
+		t.Fatalf("start with return=minimal: %d %q %v", r.status, r.body, r.header)
+	}
+	var got api.WorkOrder
+	a.do("GET", "/v1/workorders/"+wo.ID, nil).ok(t, http.StatusOK, &got)
+	if got.State != "in_progress" || got.Attempt != 1 {
+		t.Fatalf("after a minimal start: %+v", got)
+	}
+	r = a.do("POST", "/v1/workorders/"+wo.ID+"/complete", &api.TransitionRequest{Attempt: 7}, "Prefer", "return=minimal")
+	if r.status != http.StatusConflict || !strings.Contains(string(r.body), "stale_attempt") {
+		t.Fatalf("stale complete with return=minimal: %d %s", r.status, r.body)
+	}
+}
