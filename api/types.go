@@ -51,6 +51,11 @@ type WorkOrder struct {
 	SLAWarned       *time.Time   `json:"sla_warned,omitempty"`       // the deadline an SLA warning was recorded for
 	SLABreached     *time.Time   `json:"sla_breached,omitempty"`     // the deadline an SLA breach was recorded for
 	PredictedFinish *time.Time   `json:"predicted_finish,omitempty"` // the last SLA event's predicted finish
+
+	// RunTimeout bounds each attempt's run, as a Go duration ("1m30s");
+	// absent: the executing node's default (its --run-timeout). See
+	// CreateWorkOrderRequest.RunTimeout.
+	RunTimeout string `json:"run_timeout,omitempty"`
 }
 
 // RetryPolicy says how often and how fast a failed attempt of a work
@@ -94,6 +99,14 @@ type CreateWorkOrderRequest struct {
 	Parent        string          `json:"parent,omitempty"`
 	Retry         *RetryPolicy    `json:"retry,omitempty"`      // absent: the default policy
 	RequestID     string          `json:"request_id,omitempty"` // idempotency key; also accepted as the Idempotency-Key header
+
+	// RunTimeout bounds each attempt's run, as a Go duration ("90s",
+	// "2h"), at most 168h; absent or "0s": the executing node's default
+	// (its --run-timeout). The executor cancels a longer run and fails
+	// the attempt; if its node dies, the leader fails the attempt once
+	// the timeout and a slack have passed since the attempt started.
+	// Either failure is retried under the work order's retry policy.
+	RunTimeout string `json:"run_timeout,omitempty"`
 }
 
 // TransitionRequest is the body of POST /v1/workorders/{id}/{action}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 )
 
 // CodecVersion is the body version this package writes after the type byte.
@@ -21,6 +22,14 @@ const CodecVersion byte = 1
 // those two.
 const CodecVersionExt byte = 2
 
+// CodecVersionRunTimeout is the body version of a CreateWorkOrder that
+// sets Spec.RunTimeout: the CodecVersionExt body (Spec.Retry always
+// written, zero or not) followed by RunTimeout as a varint of
+// nanoseconds. Encode writes it only when RunTimeout is set, so every
+// other command keeps its version 1 or CodecVersionExt bytes; Decode
+// accepts it for CreateWorkOrder only.
+const CodecVersionRunTimeout byte = 3
+
 // Codec errors. A committed entry that fails with anything other than
 // ErrUnknownIgnorable is fatal to Apply.
 var (
@@ -29,12 +38,15 @@ var (
 	ErrUnknownIgnorable = errors.New("fsm: unknown command type marked ignorable")
 	// ErrUnknownType: the type is unknown and not ignorable.
 	ErrUnknownType = errors.New("fsm: unknown command type")
-	// ErrUnsupportedVersion: the body version byte is not CodecVersion.
+	// ErrUnsupportedVersion: the body version byte is not one this build
+	// reads for the command type (CodecVersion for every type,
+	// CodecVersionExt and CodecVersionRunTimeout for the types above).
 	ErrUnsupportedVersion = errors.New("fsm: unsupported command version")
 )
 
 // Encode returns the wire form of c: one MessageType byte, one version byte
-// (CodecVersion), then the body. The body is a hand-written binary layout:
+// (CodecVersion, or CodecVersionExt or CodecVersionRunTimeout when a field
+// that needs it is set), then the body. The body is a hand-written binary layout:
 // uvarint for unsigned integers and lengths, zig-zag varint for signed
 // integers, uvarint-length-prefixed strings and bytes, and fields in
 // declaration order. Evidence outputs are written in sorted key order, so
@@ -85,7 +97,12 @@ func encodeTo(w *wbuf, c Command, top bool) error {
 		w.strs(s.DependsOn)
 		w.varint(s.Deadline)
 		w.str(s.Parent)
-		if s.Retry != (RetryPolicy{}) {
+		switch {
+		case s.RunTimeout != 0:
+			w.b[vpos] = CodecVersionRunTimeout
+			encRetry(w, &s.Retry)
+			w.varint(int64(s.RunTimeout))
+		case s.Retry != (RetryPolicy{}):
 			w.b[vpos] = CodecVersionExt
 			encRetry(w, &s.Retry)
 		}
@@ -161,123 +178,13 @@ func Decode(b []byte) (Command, error) {
 	return (*decoder)(nil).decode(b, true)
 }
 
-// decoder is Decode for Apply, minus two kinds of allocation. It decodes
-// the hot command types into structs it reuses from entry to entry, since
-// Apply keeps no reference to a command once it returns (everything a
-// command leaves in the state is copied out of it or was allocated by the
-// decoder for it). And it interns the short strings that repeat from
-// command to command: node and agent names, kinds, stages, labels. A nil
-// *decoder decodes as Decode does.
-type decoder struct {
-	names       names
-	create      CreateWorkOrder   // a command alone in its entry
-	transition  Transition        // likewise
-	creates     []CreateWorkOrder // the commands of a Batch
-	transitions []Transition      // likewise
-	assign      Assign            // a command alone in its entry
-	assigns     []Assign          // the commands of a Batch
-}
-
-// maxReusedBatch bounds the Batch size whose commands the decoder keeps
-// structs for.
-const maxReusedBatch = 1024
-
-func (d *decoder) newCreate(top bool) *CreateWorkOrder {
-	switch {
-	case d == nil:
-		return new(CreateWorkOrder)
-	case top:
-		d.create = CreateWorkOrder{}
-		return &d.create
-	case len(d.creates) < cap(d.creates):
-		d.creates = append(d.creates, CreateWorkOrder{})
-		return &d.creates[len(d.creates)-1]
-	}
-	return new(CreateWorkOrder)
-}
-
-func (d *decoder) newTransition(top bool) *Transition {
-	switch {
-	case d == nil:
-		return new(Transition)
-	case top:
-		d.transition = Transition{}
-		return &d.transition
-	case len(d.transitions) < cap(d.transitions):
-		d.transitions = append(d.transitions, Transition{})
-		return &d.transitions[len(d.transitions)-1]
-	}
-	return new(Transition)
-}
-
-func (d *decoder) newAssign(top bool) *Assign {
-	switch {
-	case d == nil:
-		return new(Assign)
-	case top:
-		d.assign = Assign{}
-		return &d.assign
-	case len(d.assigns) < cap(d.assigns):
-		d.assigns = append(d.assigns, Assign{})
-		return &d.assigns[len(d.assigns)-1]
-	}
-	return new(Assign)
-}
-
-// startBatch readies the per-Batch structs for a Batch of n commands. The
-// previous entry's commands are no longer in use.
-func (d *decoder) startBatch(n int) {
-	if d == nil {
-		return
-	}
-	if n > maxReusedBatch {
-		n = 0
-	}
-	if cap(d.creates) < n {
-		d.creates = make([]CreateWorkOrder, 0, n)
-	}
-	if cap(d.transitions) < n {
-		d.transitions = make([]Transition, 0, n)
-	}
-	if cap(d.assigns) < n {
-		d.assigns = make([]Assign, 0, n)
-	}
-	d.creates, d.transitions, d.assigns = d.creates[:0], d.transitions[:0], d.assigns[:0]
-}
-
-// names interns strings: a direct-mapped cache of recent names, by a hash
-// of their bytes. A name that misses (or whose slot another name took) is
-// allocated and takes the slot; the values are equal either way, so the
-// cache only decides which allocation a string shares.
-type names struct{ slots [256]string }
-
-// maxNameLen bounds the strings worth interning.
-const maxNameLen = 64
-
-func (n *names) get(p []byte) string {
-	if len(p) == 0 || len(p) > maxNameLen {
-		return string(p)
-	}
-	h := uint32(2166136261)
-	for _, c := range p {
-		h = (h ^ uint32(c)) * 16777619
-	}
-	slot := &n.slots[h>>24]
-	if *slot == string(p) {
-		return *slot
-	}
-	*slot = string(p)
-	return *slot
-}
-
-func newDecoder() *decoder { return &decoder{} }
-
 func (d *decoder) decode(b []byte, top bool) (Command, error) {
 	if len(b) < 2 {
 		return nil, fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
 	}
 	t := MessageType(b[0])
-	ext := b[1] == CodecVersionExt && (t == CreateWorkOrderType || t == TransitionType)
+	rt := b[1] == CodecVersionRunTimeout && t == CreateWorkOrderType
+	ext := rt || b[1] == CodecVersionExt && (t == CreateWorkOrderType || t == TransitionType)
 	if b[1] != CodecVersion && !ext && knownType(t) {
 		return nil, fmt.Errorf("%w: type %d version %d", ErrUnsupportedVersion, t, b[1])
 	}
@@ -328,6 +235,9 @@ func (d *decoder) decode(b []byte, top bool) (Command, error) {
 		s.Parent = r.str()
 		if ext {
 			s.Retry = decRetry(r)
+		}
+		if rt {
+			s.RunTimeout = time.Duration(r.varint())
 		}
 		c = x
 	case TransitionType:

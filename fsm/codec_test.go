@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -34,6 +35,9 @@ func sampleCommands() []Command {
 		&Assign{Header: hdr, ID: "WO-2", Node: "node-3"},
 		&RunPipeline{Header: hdr, Pipeline: "default", Title: "t", Description: "d", Bucket: "security",
 			Priority: PriorityCritical, Labels: []string{"a", "b"}, Payload: []byte(`{}`), Deadline: 9},
+		&CreateWorkOrder{Header: hdr, Spec: WorkOrderSpec{Title: "timed", RunTimeout: 90 * time.Second}},
+		&CreateWorkOrder{Header: hdr, Spec: WorkOrderSpec{Title: "timed and retried", Kind: "shell", RunTimeout: MaxRunTimeout,
+			Retry: RetryPolicy{MaxAttempts: 2, InitialDelay: time.Second}}},
 	}
 	cmds = append(cmds, failureSamples(hdr)...)
 	return append(cmds, &Batch{Commands: append([]Command(nil), cmds...)})
@@ -57,7 +61,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b[0] != byte(c.Type()) || b[1] != CodecVersion && b[1] != CodecVersionExt {
+		if b[0] != byte(c.Type()) || b[1] != CodecVersion && b[1] != CodecVersionExt && b[1] != CodecVersionRunTimeout {
 			t.Fatalf("%T: header bytes %v", c, b[:2])
 		}
 		got, err := Decode(b)
@@ -186,6 +190,8 @@ func TestValidate(t *testing.T) {
 		{&MemoryPut{Namespace: "ns", Key: strings.Repeat("k", 513)}, ErrInvalidArgument, "key"},
 		{&MemoryPut{Namespace: "ns", Key: "k", Value: make([]byte, MaxValueLen+1)}, ErrInvalidArgument, "value"},
 		{with(func(s *WorkOrderSpec) { s.Retry.Factor = 1 }), ErrInvalidArgument, "retry.factor"},
+		{with(func(s *WorkOrderSpec) { s.RunTimeout = -time.Second }), ErrInvalidArgument, "run_timeout"},
+		{with(func(s *WorkOrderSpec) { s.RunTimeout = MaxRunTimeout + 1 }), ErrInvalidArgument, "run_timeout"},
 		{&AndonTrigger{WorkOrder: "x", Class: "c"}, ErrInvalidArgument, "work_order"},
 		{&AndonTrigger{WorkOrder: "WO-1", Class: "c", FixKind: "a b"}, ErrInvalidArgument, "fix_kind"},
 		{&AndonUpdate{ID: "AN-1", Whys: []string{"ok", ""}}, ErrInvalidArgument, "whys[1]"},
@@ -256,7 +262,9 @@ func FuzzRestore(f *testing.F) {
 	h.apply(&RunPipeline{Pipeline: "hotfix", Title: "fix"})
 	f.Add(h.snapshot())
 	f.Add(newHarness(f).snapshot())
-	for _, name := range []string{"testdata/snapshot-v1.bin", "testdata/snapshot-v2.bin"} {
+	h.apply(&CreateWorkOrder{Spec: WorkOrderSpec{Title: "timed", RunTimeout: time.Minute}})
+	f.Add(h.snapshot())
+	for _, name := range []string{"testdata/snapshot-v1.bin", "testdata/snapshot-v2.bin", "testdata/snapshot-v3.bin"} {
 		if old, err := os.ReadFile(name); err == nil {
 			f.Add(old)
 		}
@@ -275,7 +283,7 @@ func FuzzRestore(f *testing.F) {
 			b = buf.Bytes()
 			g = New(DefaultConfig())
 			if err := g.Restore(io.NopCloser(bytes.NewReader(b))); err != nil {
-				t.Fatalf("re-encoded version 1 snapshot: %v", err)
+				t.Fatalf("re-encoded version %d snapshot: %v", b[8], err)
 			}
 			buf.Reset()
 			if err := writeSnapshot(&buf, g.View().s); err != nil {
@@ -298,5 +306,61 @@ func TestHeaderOf(t *testing.T) {
 	a := &Assign{Header: Header{Node: "leader"}, Node: "worker"}
 	if HeaderOf(a).Node != "leader" {
 		t.Fatal("HeaderOf(Assign) is not the proposer's header")
+	}
+}
+
+// TestCodecRunTimeoutVersion checks that only a CreateWorkOrder with a
+// run timeout is written as CodecVersionRunTimeout (the CodecVersionExt
+// body, retry policy included even when zero, then the timeout), that
+// every other create keeps its bytes, and that the older versions still
+// decode, with no run timeout.
+func TestCodecRunTimeoutVersion(t *testing.T) {
+	plain := mustEncode(t, &CreateWorkOrder{Spec: WorkOrderSpec{Title: "x"}})
+	// Version 1 bytes, pinned: type, version, empty request ID, time 0,
+	// empty node, title "x", then the remaining empty fields.
+	want := []byte{byte(CreateWorkOrderType), CodecVersion, 0, 0, 0, 1, 'x', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	if !bytes.Equal(plain, want) {
+		t.Fatalf("version 1 bytes changed:\n got %v\nwant %v", plain, want)
+	}
+	retry := RetryPolicy{MaxAttempts: 2}
+	withRetry := mustEncode(t, &CreateWorkOrder{Spec: WorkOrderSpec{Title: "x", Retry: retry}})
+	timed := mustEncode(t, &CreateWorkOrder{Spec: WorkOrderSpec{Title: "x", RunTimeout: time.Minute}})
+	both := mustEncode(t, &CreateWorkOrder{Spec: WorkOrderSpec{Title: "x", Retry: retry, RunTimeout: time.Minute}})
+	if withRetry[1] != CodecVersionExt || timed[1] != CodecVersionRunTimeout || both[1] != CodecVersionRunTimeout {
+		t.Fatalf("versions %d %d %d", withRetry[1], timed[1], both[1])
+	}
+	ext := func(b []byte, p RetryPolicy, d time.Duration) []byte {
+		w := &wbuf{b: bytes.Clone(b)}
+		w.b[1] = CodecVersionRunTimeout
+		encRetry(w, &p)
+		w.varint(int64(d))
+		return w.b
+	}
+	if !bytes.Equal(timed, ext(plain, RetryPolicy{}, time.Minute)) || !bytes.Equal(both, ext(plain, retry, time.Minute)) {
+		t.Fatal("version 3 is not the version 1 body, the retry policy and the run timeout")
+	}
+	for _, b := range [][]byte{plain, withRetry} {
+		c, err := Decode(b)
+		if err != nil || c.(*CreateWorkOrder).Spec.RunTimeout != 0 {
+			t.Fatalf("version %d: %v %+v", b[1], err, c)
+		}
+	}
+	c, err := Decode(both)
+	if err != nil || c.(*CreateWorkOrder).Spec.RunTimeout != time.Minute || c.(*CreateWorkOrder).Spec.Retry != retry {
+		t.Fatalf("version 3: %v %+v", err, c)
+	}
+	// Version 3 of another type, or without its run timeout, is refused.
+	tr := mustEncode(t, &Transition{ID: "WO-1", Action: ActionFail, NoRetry: true})
+	tr[1] = CodecVersionRunTimeout
+	if _, err := Decode(tr); !errors.Is(err, ErrUnsupportedVersion) {
+		t.Fatalf("transition version 3: %v", err)
+	}
+	short := bytes.Clone(withRetry)
+	short[1] = CodecVersionRunTimeout
+	if _, err := Decode(short); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("version 3 without the run timeout: %v", err)
+	}
+	if _, err := Decode(append(bytes.Clone(both), 0)); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("version 3 with a trailing byte: %v", err)
 	}
 }

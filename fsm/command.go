@@ -1,5 +1,7 @@
 package fsm
 
+import "time"
+
 // MessageType is the first byte of every raft log entry Hive writes. Types
 // are numbered explicitly and only ever appended; never renumber one.
 type MessageType uint8
@@ -68,6 +70,13 @@ type WorkOrderSpec struct {
 	Deadline      int64 // explicit deadline; 0 means created + the bucket's SLA
 	Parent        string
 	Retry         RetryPolicy // zero fields take DefaultRetryPolicy's values (retry.go)
+
+	// RunTimeout bounds each attempt's run: its executor cancels a run
+	// that takes longer, and the leader fails the attempt (a retryable,
+	// fenced fail) when no outcome arrives within RunTimeout plus a slack
+	// of its start, say because the node died. 0 means the executing
+	// node's default (its --run-timeout); at most MaxRunTimeout.
+	RunTimeout time.Duration
 }
 
 // CreateWorkOrder creates a work order; its ID is assigned at commit.

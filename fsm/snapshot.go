@@ -10,11 +10,11 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// Snapshot stream layout (version 3). Integers in the header are
+// Snapshot stream layout (version 4). Integers in the header are
 // big-endian; records use the command codec's primitives (see Encode).
 //
 //	"HIVESNAP"            8 bytes magic
-//	version               1 byte (2; 1 is still read, see below)
+//	version               1 byte (4; 1 to 3 are still read, see below)
 //	index                 u64  last applied raft index
 //	clock                 i64  state clock
 //	wo_seq                u64  last work order number
@@ -28,6 +28,9 @@ import (
 //	                      scheduler config record, then andons (by seq)
 //	end                   type 0, then uvarint total record count
 //
+// Version 3, written before per-work-order run timeouts, differs only in
+// that its work order records end after PredictedFinish: it restores with
+// RunTimeout 0 (the executing node's default) on every work order.
 // Version 2, written before failure handling existed, differs in that its
 // work order records end after PipelineStep, its idempotency records have
 // no andon, and it has no andon records: it restores with
@@ -42,7 +45,8 @@ import (
 // (order, counters, links, receipt hashes) and fail on the first problem.
 const (
 	snapMagic     = "HIVESNAP"
-	snapVersion   = 3
+	snapVersion   = 4
+	snapVersionV3 = 3       // the format before run timeouts; still read
 	snapVersionV2 = 2       // the format before failure handling; still read
 	snapVersionV1 = 1       // the format before scheduling; still read
 	maxRecord     = 4 << 20 // largest record a reader accepts

@@ -2,7 +2,7 @@ package fsm
 
 import "fmt"
 
-// Snapshot records of andons (version 3), and the checks Restore runs on
+// Snapshot records of andons (since version 3), and the checks Restore runs on
 // them and on the work orders' andon references.
 
 func encAndon(w *wbuf, a *Andon) {

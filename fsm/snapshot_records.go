@@ -3,6 +3,7 @@ package fsm
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Snapshot record bodies, in field order. They use the command codec's
@@ -49,6 +50,7 @@ func encWorkOrder(w *wbuf, wo *WorkOrder) {
 	w.varint(wo.SLAWarned)
 	w.varint(wo.SLABreached)
 	w.varint(wo.PredictedFinish)
+	w.varint(int64(wo.RunTimeout))
 }
 
 // decWorkOrder reads a work order record of the given snapshot version.
@@ -87,7 +89,7 @@ func decWorkOrder(r *rbuf, version byte) *WorkOrder {
 		wo.Pipeline = r.str()
 		wo.PipelineStep = r.str()
 	}
-	if version < snapVersion {
+	if version < snapVersionV3 {
 		wo.Retry = DefaultRetryPolicy()
 		return wo
 	}
@@ -100,6 +102,9 @@ func decWorkOrder(r *rbuf, version byte) *WorkOrder {
 	wo.SLAWarned = r.varint()
 	wo.SLABreached = r.varint()
 	wo.PredictedFinish = r.varint()
+	if version >= snapVersion {
+		wo.RunTimeout = time.Duration(r.varint())
+	}
 	return wo
 }
 
@@ -176,7 +181,7 @@ func decIdem(r *rbuf, version byte) *idemRecord {
 	if r.boolean() {
 		rec.Err = &Error{Code: Code(r.str()), Message: r.str(), Cycle: r.strs()}
 	}
-	if version >= snapVersion {
+	if version >= snapVersionV3 {
 		rec.Andon = r.uvarint()
 	}
 	return rec
@@ -276,7 +281,7 @@ func (l *loader) load(typ byte, body []byte) error {
 		l.sawConfig = true
 		s.sched = newSchedState(cfg)
 	case recAndon:
-		if l.version < snapVersion {
+		if l.version < snapVersionV3 {
 			return errors.New("unexpected andon record")
 		}
 		a := decAndon(r)

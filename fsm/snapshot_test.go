@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"testing"
+	"time"
 )
 
 func restoreFrom(t testing.TB, snap []byte) *FSM {
@@ -35,11 +36,17 @@ func schedLog(seed int64, n int) []Command { return genLog(seed, n, logSched) }
 // retry policies, andons, SLA events and stale records.
 func failLog(seed int64, n int) []Command { return genLog(seed, n, logFailure) }
 
+// timeoutLog is failLog with run timeouts on some created work orders.
+// failLog must keep returning the same log for a seed:
+// testdata/snapshot-v3.bin was written from failLog(13, 2500).
+func timeoutLog(seed int64, n int) []Command { return genLog(seed, n, logTimeout) }
+
 // The command mixes of genLog.
 const (
 	logBasic = iota
 	logSched
 	logFailure
+	logTimeout
 )
 
 func genLog(seed int64, n int, mode int) []Command {
@@ -60,7 +67,7 @@ func genLog(seed int64, n int, mode int) []Command {
 		if sched {
 			kinds = 26
 		}
-		if mode == logFailure {
+		if mode >= logFailure {
 			kinds = 32
 		}
 		switch k := rng.Intn(kinds); {
@@ -75,6 +82,10 @@ func genLog(seed int64, n int, mode int) []Command {
 			}
 			if created > 0 && rng.Intn(5) == 0 {
 				spec.Parent = id()
+			}
+			if mode >= logTimeout && i%2 == 0 {
+				// From i, not rng: the log is failLog's, plus timeouts.
+				spec.RunTimeout = time.Duration(i%5+1) * time.Minute
 			}
 			cmds = append(cmds, &CreateWorkOrder{Header: hdr, Spec: spec})
 			created++
@@ -119,7 +130,7 @@ func genLog(seed int64, n int, mode int) []Command {
 }
 
 func TestDeterminism(t *testing.T) {
-	log := failLog(42, 5000)
+	log := timeoutLog(42, 5000)
 	run := func() *harness {
 		h := newHarness(t)
 		for _, c := range log {
@@ -135,6 +146,15 @@ func TestDeterminism(t *testing.T) {
 	v := a.f.View()
 	if v.ReceiptCount() < 1000 || !v.Verify(0, 0).OK {
 		t.Fatalf("chain: %d receipts, verify %+v", v.ReceiptCount(), v.Verify(0, 0))
+	}
+	timed := 0
+	for _, wo := range v.Unfinished() {
+		if wo.RunTimeout != 0 {
+			timed++
+		}
+	}
+	if timed == 0 {
+		t.Error("the log has no work order with a run timeout")
 	}
 	counts := v.CountsByState()
 	t.Logf("work orders %d, receipts %d, states %v, in flight %v", v.WorkOrderCount(), v.ReceiptCount(), counts, v.ActiveCounts())
@@ -155,7 +175,7 @@ func TestDeterminism(t *testing.T) {
 		t.Fatal("restore + snapshot is not byte-identical")
 	}
 	checkCounters(t, c.f.View())
-	more := failLog(7, 500)
+	more := timeoutLog(7, 500)
 	for _, cmd := range more {
 		a.applyRaw(cmd)
 		c.applyRaw(cmd)
@@ -399,5 +419,75 @@ func TestRestoreVersion2(t *testing.T) {
 	bad[8] = snapVersionV2
 	if err := New(DefaultConfig()).Restore(io.NopCloser(bytes.NewReader(bad))); !errors.Is(err, ErrBadSnapshot) {
 		t.Fatalf("version 2 with version 3 records: %v", err)
+	}
+}
+
+// TestRestoreVersion3 restores a snapshot written by the format before
+// run timeouts (testdata/snapshot-v3.bin, from failLog(13, 2500)): it must
+// equal replaying that log now, with no run timeout on any work order.
+func TestRestoreVersion3(t *testing.T) {
+	old, err := os.ReadFile("testdata/snapshot-v3.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old[8] != snapVersionV3 {
+		t.Fatalf("testdata is version %d", old[8])
+	}
+	f := restoreFrom(t, old)
+	h := newHarness(t)
+	for _, c := range failLog(13, 2500) {
+		h.applyRaw(c)
+	}
+	v := f.View()
+	if !bytes.Equal(viewSnapshot(t, v), h.snapshot()) {
+		t.Fatal("a version 3 snapshot restores to a different state than replaying its log")
+	}
+	checkCounters(t, v)
+	items, _ := v.WorkOrders(WorkOrderFilter{Limit: MaxListLimit})
+	retried := false
+	for _, wo := range items {
+		if wo.RunTimeout != 0 {
+			t.Fatalf("%s restored with run timeout %v", wo.ID, wo.RunTimeout)
+		}
+		retried = retried || wo.Retry != DefaultRetryPolicy()
+	}
+	if !retried || len(v.Andons(true)) == 0 || len(v.Active()) == 0 {
+		t.Fatal("testdata has no custom retry policy, no andon or no work in flight")
+	}
+	// Version 3 with version 4 work order records is refused.
+	g := newHarness(t)
+	g.mustCreate(WorkOrderSpec{Title: "timed", RunTimeout: time.Minute})
+	bad := bytes.Clone(g.snapshot())
+	bad[8] = snapVersionV3
+	if err := New(DefaultConfig()).Restore(io.NopCloser(bytes.NewReader(bad))); !errors.Is(err, ErrBadSnapshot) {
+		t.Fatalf("version 3 with version 4 records: %v", err)
+	}
+}
+
+// TestSnapshotRunTimeout checks that run timeouts survive a snapshot and
+// restore, and that equal states give byte-identical snapshots.
+func TestSnapshotRunTimeout(t *testing.T) {
+	build := func() *harness {
+		h := newHarness(t)
+		h.mustCreate(WorkOrderSpec{Title: "default"})
+		h.mustCreate(WorkOrderSpec{Title: "timed", RunTimeout: 90 * time.Second})
+		h.mustCreate(WorkOrderSpec{Title: "longest", RunTimeout: MaxRunTimeout, Retry: RetryPolicy{MaxAttempts: 4}})
+		h.ok(&Assign{ID: "WO-2", Node: "n1"})
+		return h
+	}
+	a, b := build(), build()
+	snap := a.snapshot()
+	if !bytes.Equal(snap, b.snapshot()) {
+		t.Fatal("equal states, different snapshots")
+	}
+	f := restoreFrom(t, snap)
+	if !bytes.Equal(viewSnapshot(t, f.View()), snap) {
+		t.Fatal("restore + snapshot is not byte-identical")
+	}
+	for id, want := range map[string]time.Duration{"WO-1": 0, "WO-2": 90 * time.Second, "WO-3": MaxRunTimeout} {
+		wo, err := f.View().WorkOrder(id)
+		if err != nil || wo.RunTimeout != want {
+			t.Fatalf("%s: %v, run timeout %v, want %v", id, err, wo.RunTimeout, want)
+		}
 	}
 }

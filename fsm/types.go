@@ -1,5 +1,7 @@
 package fsm
 
+import "time"
+
 // State is the lifecycle state of a work order.
 type State string
 
@@ -105,6 +107,10 @@ type WorkOrder struct {
 	SLAWarned       int64       // the Deadline an sla_warning was recorded for (0: none)
 	SLABreached     int64       // the Deadline an sla_breach was recorded for (0: none)
 	PredictedFinish int64       // the last SLA event's predicted finish time (0: unknown)
+
+	// RunTimeout bounds each attempt's run, from StartedAt (0: the
+	// executing node's default); see WorkOrderSpec.RunTimeout.
+	RunTimeout time.Duration
 }
 
 // Receipt is one link of the tamper-evident chain. Hash is SHA-256 over the

@@ -218,6 +218,9 @@ func validateSpec(s *WorkOrderSpec) *Error {
 	if err := validateRetry(&s.Retry); err != nil {
 		return err
 	}
+	if err := validateRunTimeout(s.RunTimeout); err != nil {
+		return err
+	}
 	for i, l := range s.Labels {
 		if l == "" || len(l) > MaxLabelLen || !printable(l) {
 			return Errorf(ErrInvalidArgument, "labels[%d]: want 1..%d printable bytes", i, MaxLabelLen)

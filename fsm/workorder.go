@@ -2,7 +2,30 @@ package fsm
 
 import (
 	"slices"
+	"time"
 )
+
+// MaxRunTimeout is the longest run timeout a work order may carry
+// (WorkOrderSpec.RunTimeout).
+const MaxRunTimeout = 7 * 24 * time.Hour
+
+// RunTimeoutOr returns the run timeout of wo's attempts: its own
+// RunTimeout, or def (the executing node's default) when it has none.
+func (wo *WorkOrder) RunTimeoutOr(def time.Duration) time.Duration {
+	if wo.RunTimeout > 0 {
+		return wo.RunTimeout
+	}
+	return def
+}
+
+// validateRunTimeout checks a WorkOrderSpec.RunTimeout: 0 (the executing
+// node's default) up to MaxRunTimeout.
+func validateRunTimeout(d time.Duration) *Error {
+	if d < 0 || d > MaxRunTimeout {
+		return Errorf(ErrInvalidArgument, "run_timeout: %v outside 0..%v (0: the node's default)", d, MaxRunTimeout)
+	}
+	return nil
+}
 
 // Receipt events.
 const (
@@ -88,6 +111,7 @@ func applyCreate(t *tx, c Command) *Error {
 		CreateIndex: t.index,
 		ModifyIndex: t.index,
 		Retry:       s.Retry.WithDefaults(),
+		RunTimeout:  s.RunTimeout,
 	}
 	if wo.Deadline == 0 {
 		if sla := t.cfg.SLA[wo.Bucket]; sla > 0 {

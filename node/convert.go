@@ -161,6 +161,7 @@ func workOrderToAPI(w *fsm.WorkOrder) *api.WorkOrder {
 		SLAWarned:       nanosToTimePtr(w.SLAWarned),
 		SLABreached:     nanosToTimePtr(w.SLABreached),
 		PredictedFinish: nanosToTimePtr(w.PredictedFinish),
+		RunTimeout:      runTimeoutText(w.RunTimeout),
 	}
 	if len(w.Payload) > 0 {
 		out.Payload = json.RawMessage(bytes.Clone(w.Payload))
@@ -316,6 +317,10 @@ func createCommand(req *api.CreateWorkOrderRequest, h fsm.Header) (*fsm.CreateWo
 	if err != nil {
 		return nil, err
 	}
+	runTimeout, err := runTimeoutFromAPI(req.RunTimeout)
+	if err != nil {
+		return nil, err
+	}
 	return &fsm.CreateWorkOrder{Header: h, Spec: fsm.WorkOrderSpec{
 		Title:         req.Title,
 		Description:   req.Description,
@@ -332,6 +337,7 @@ func createCommand(req *api.CreateWorkOrderRequest, h fsm.Header) (*fsm.CreateWo
 		Deadline:      deadline,
 		Parent:        req.Parent,
 		Retry:         retry,
+		RunTimeout:    runTimeout,
 	}}, nil
 }
 

@@ -163,6 +163,7 @@ const (
 	ckDependsOn
 	ckParent
 	ckRequestID
+	ckRunTimeout
 )
 
 // scanCreate fills req from body and reports true when body is in the
@@ -214,6 +215,8 @@ func scanCreate(body []byte, req *api.CreateWorkOrderRequest) bool {
 			bit, req.Parent = ckParent, s.str()
 		case "request_id":
 			bit, req.RequestID = ckRequestID, s.str()
+		case "run_timeout":
+			bit, req.RunTimeout = ckRunTimeout, s.str()
 		default:
 			return false // payload, deadline, an unknown key, or another spelling
 		}

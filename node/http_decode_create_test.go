@@ -13,6 +13,7 @@ var createBodies = []string{
 	` { "title" : "t" , "priority_score" : 7 , "effort" : -30 , "labels" : [ ] , "depends_on" : [ "WO-1" , "WO-2" ] } `,
 	`{"title":"日本語 🐝","type":"shell","bucket":"security","priority":"high","stage":"design","signal":"cve","parent":"WO-9"}`,
 	`{}`, `{ }`, `{"title":""}`, `{"labels":[""]}`, `{"effort":0}`, `{"effort":-0}`,
+	`{"title":"timed","run_timeout":"90s"}`, `{"run_timeout":"-1s","title":"t"}`, `{"run_timeout":""}`,
 	// Outside the subset: encoding/json decides.
 	``, ` `, `null`, `[]`, `{`, `}`, `{"title"}`, `{"title":}`, `{"title":"x",}`, `{"title":"x"}{}`, `{"title":"x"} x`,
 	`{"title":"a\"b"}`, `{"title":"a\u0041"}`, "{\"title\":\"a\x01\"}", "{\"title\":\"\xff\"}",
@@ -22,7 +23,12 @@ var createBodies = []string{
 	`{"effort":99999999999999999999}`, `{"priority_score":123456789012345678}`,
 	`{"labels":["a",]}`, `{"labels":["a" "b"]}`, `{"labels":"a"}`, `{"labels":[1]}`, `{"title":1}`,
 	`{"title":"x" "y":1}`, `{title:"x"}`,
+	`{"run_timeout":90}`, `{"run_timeout":null}`, `{"run_timeout":"9\u00300s"}`, `{"Run_Timeout":"1s"}`,
+	`{"run_timeout":"1s","run_timeout":"2s"}`, `{"run_timeout":["1s"]}`,
 }
+
+// scannedCreateBodies is how many of createBodies the scanner reads.
+const scannedCreateBodies = 12
 
 func TestDecodeCreateAgreesWithEncodingJSON(t *testing.T) {
 	for _, body := range createBodies {
@@ -31,7 +37,7 @@ func TestDecodeCreateAgreesWithEncodingJSON(t *testing.T) {
 }
 
 func TestDecodeCreateTakesTheScannerForPlainBodies(t *testing.T) {
-	for _, body := range createBodies[:9] {
+	for _, body := range createBodies[:scannedCreateBodies] {
 		var req api.CreateWorkOrderRequest
 		if !scanCreate([]byte(body), &req) {
 			t.Errorf("scanCreate refused %s", body)

@@ -62,6 +62,8 @@ var workOrderJSONFields = [...][3]string{
 	{"SLAWarned", "sla_warned,omitempty", "*time.Time"},
 	{"SLABreached", "sla_breached,omitempty", "*time.Time"},
 	{"PredictedFinish", "predicted_finish,omitempty", "*time.Time"},
+	// written by appendWorkOrderJSON after the failure fields:
+	{"RunTimeout", "run_timeout,omitempty", "string"},
 }
 
 // workOrderEncoderMatches reports whether api.WorkOrder has exactly the
@@ -163,6 +165,7 @@ func appendWorkOrderJSON(b []byte, w *api.WorkOrder) ([]byte, error) {
 	if b, err = appendWorkOrderFailureJSON(b, w); err != nil {
 		return nil, err
 	}
+	b = appendOptString(b, `,"run_timeout":`, w.RunTimeout)
 	return append(b, '}'), nil
 }
 

@@ -33,8 +33,11 @@ func TestAppendWorkOrderJSONMatchesEncodingJSON(t *testing.T) {
 			Attempt: 7, Node: "n1", Agent: "a1", Progress: "50%",
 			Result:    &api.Evidence{ExitCode: 2, Outputs: map[string]string{"b": "2", "a": "<1>"}, Artifact: "sku", Log: "ok"},
 			CreatedAt: ts, UpdatedAt: round, Deadline: &ts, StartedAt: &round, CompletedAt: &ts,
-			CreateIndex: 1 << 40, ModifyIndex: 1<<64 - 1,
+			CreateIndex: 1 << 40, ModifyIndex: 1<<64 - 1, RunTimeout: "1m30s",
 		},
+		"run timeout only": {RunTimeout: "168h0m0s"},
+		"run timeout after failure fields": {Retry: &api.RetryPolicy{MaxAttempts: 2}, LastReason: "run timeout: <late> & gone",
+			PredictedFinish: &ts, RunTimeout: "1.5µs"},
 		"invalid utf8":   {ID: "WO-\xff", Title: "a\xc3(b", Labels: []string{"\xed\xa0\x80"}},
 		"empty slices":   {Labels: []string{}, DependsOn: []string{}, Payload: json.RawMessage{}},
 		"unicode mix":    {Title: "日本語 and emoji 🐝", Description: "\u007f del"},
@@ -81,6 +84,7 @@ func TestAppendWorkOrderJSONRandom(t *testing.T) {
 			Attempt: r.Uint64N(3), Node: str(), Agent: str(), Progress: str(),
 			CreatedAt: time.Unix(0, r.Int64()).UTC(), UpdatedAt: time.Unix(0, r.Int64()).UTC(),
 			Deadline: tm(), StartedAt: tm(), CompletedAt: tm(), CreateIndex: r.Uint64(), ModifyIndex: r.Uint64(),
+			RunTimeout: str(),
 		}
 		checkWorkOrderJSON(t, w)
 	}

@@ -55,7 +55,8 @@ after a lost answer never creates a second work order.`,
 			"hive wo create --title \"Patch CVE-2026-1234\" --signal cve",
 			"hive wo create --title \"Fix login\" --label bug --effort 30m --deadline +24h",
 			"hive wo create --title \"Release notes\" --depends-on WO-1 --payload @payload.json -json",
-			"hive wo create --title \"Deploy\" --type shell --retries 4 --retry-delay 5s --retry-factor 1.5 --retry-max 2m"),
+			"hive wo create --title \"Deploy\" --type shell --retries 4 --retry-delay 5s --retry-factor 1.5 --retry-max 2m",
+			"hive wo create --title \"Nightly build\" --type shell --run-timeout 90m"),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "title", Usage: "short `TITLE` (required)"},
 			&cli.StringFlag{Name: "description", Usage: "longer `TEXT`"},
@@ -75,6 +76,7 @@ after a lost answer never creates a second work order.`,
 			&cli.DurationFlag{Name: "retry-delay", Usage: "backoff before the first retry, a `DURATION` (default 1s)"},
 			&cli.Float64Flag{Name: "retry-factor", Usage: "backoff growth per retry, a `FACTOR` from 1 to 10 (default 2)"},
 			&cli.DurationFlag{Name: "retry-max", Usage: "backoff cap, a `DURATION` (default 1m)"},
+			runTimeoutFlag(),
 			&cli.StringFlag{Name: "request-id", Usage: "idempotency `KEY` (default: a random one)"},
 		},
 		Action: woCreate,
@@ -140,6 +142,9 @@ func woCreate(c *cli.Context) error {
 		return err
 	}
 	req.Retry = retry
+	if req.RunTimeout, err = runTimeout(c); err != nil {
+		return err
+	}
 	cl, err := client(c)
 	if err != nil {
 		return err
@@ -296,6 +301,7 @@ func woShow(c *cli.Context) error {
 	f.add("Parent", wo.Parent)
 	f.add("Children", list(wo.Children))
 	f.add("Attempt", wo.Attempt)
+	f.add("Run timeout", runTimeoutText(wo.RunTimeout))
 	addFailureFields(f, wo)
 	f.add("Assignee", strings.Trim(wo.Node+"/"+wo.Agent, "/"))
 	f.add("Progress", wo.Progress)
