@@ -78,6 +78,16 @@ type LoopConfig struct {
 	// SLAInterval, when positive, makes a pass at most this often look
 	// for SLA warnings and breaches (PlanSLAEvents) and propose them.
 	SLAInterval time.Duration
+	// RunTimeout is the run timeout of work orders that set none (the
+	// nodes' --run-timeout); 0 enforces only the work orders' own. A
+	// pass fails, fenced by attempt, every in-progress attempt that has
+	// run longer than its timeout plus RunTimeoutSlack without an
+	// outcome (PlanRunTimeouts): the executor enforces the timeout on a
+	// live node, the leader when the node is dead, cut off or stuck.
+	RunTimeout time.Duration
+	// RunTimeoutSlack is how long past the timeout the leader waits for
+	// the executor's own report; default DefaultRunTimeoutSlack.
+	RunTimeoutSlack time.Duration
 }
 
 // Loop is the leader's scheduling control loop: on every committed change
@@ -108,6 +118,9 @@ type Loop struct {
 	schedErr    error
 
 	slaNext time.Time // when the next SLA check is due
+	// timeoutNext is when the next run-timeout check is due: at most a
+	// second away, sooner when an attempt's deadline is.
+	timeoutNext time.Time
 	// andonScan is where the automatic andon's walk along the receipt
 	// chain is (autoandon.go).
 	andonScan AutoAndonScan
@@ -148,6 +161,9 @@ func NewLoop(cfg LoopConfig) (*Loop, error) {
 	cfg.MaxBatch = min(cfg.MaxBatch, fsm.MaxBatch)
 	if cfg.RequeueGrace <= 0 {
 		cfg.RequeueGrace = DefaultRequeueGrace
+	}
+	if cfg.RunTimeoutSlack <= 0 {
+		cfg.RunTimeoutSlack = DefaultRunTimeoutSlack
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -256,9 +272,11 @@ type StepResult struct {
 	// requeue grace; zero when nothing is pending.
 	NextRetry time.Time
 	// Requeued counts the in-flight work orders of gone nodes the pass
-	// requeued; SLAEvents the SLA warnings and breaches it recorded.
+	// requeued; SLAEvents the SLA warnings and breaches it recorded;
+	// TimedOut the attempts it failed for running past their timeout.
 	Requeued  int
 	SLAEvents int
+	TimedOut  int
 	// Andons counts the automatic andons it pulled (autoandon.go).
 	Andons int
 }

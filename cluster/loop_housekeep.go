@@ -10,8 +10,9 @@ import (
 )
 
 // housekeep runs the parts of a pass that come before planning: it
-// requeues the in-flight work of gone nodes (Health), records SLA
-// events (SLAInterval) and pulls the automatic andons (autoandon.go). It returns done when it changed the state, so
+// requeues the in-flight work of gone nodes (Health), fails attempts
+// past their run timeout (PlanRunTimeouts), records SLA events
+// (SLAInterval) and pulls the automatic andons (autoandon.go). It returns done when it changed the state, so
 // that the caller plans again on a view that includes the change.
 func (l *Loop) housekeep(ctx context.Context, v *fsm.View, now time.Time, res *StepResult) (bool, error) {
 	if l.cfg.Health != nil {
@@ -32,6 +33,29 @@ func (l *Loop) housekeep(ctx context.Context, v *fsm.View, now time.Time, res *S
 					l.logger.Info("requeued the work of gone nodes", "count", accepted)
 					return true, nil
 				}
+			}
+		}
+	}
+	if !now.Before(l.timeoutNext) {
+		fails, next := PlanRunTimeouts(now, v.Active(), l.cfg.RunTimeout, l.cfg.RunTimeoutSlack, v.AssignedByLeader)
+		l.timeoutNext = now.Add(time.Second)
+		if !next.IsZero() && next.Before(l.timeoutNext) {
+			l.timeoutNext = next
+		}
+		res.retryAt(next)
+		if len(fails) > 0 {
+			cmds := make([]fsm.Command, len(fails))
+			for i, f := range fails {
+				cmds[i] = f
+			}
+			accepted, err := l.proposeAll(ctx, "run timeout", cmds, res)
+			res.TimedOut += accepted
+			if err != nil {
+				return true, err
+			}
+			if accepted > 0 {
+				l.logger.Warn("failed attempts that ran past their run timeout without an outcome", "count", accepted)
+				return true, nil
 			}
 		}
 	}

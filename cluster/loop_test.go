@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,8 +40,11 @@ func (p *fsmProposer) ProposeBatch(_ context.Context, cmds []fsm.Command) ([]*fs
 	p.mu.Lock()
 	p.entries++
 	for i, c := range cmds {
-		h := &c.(*fsm.Assign).Header
-		h.RequestID, h.Node, h.Time = fmt.Sprintf("assign-%d-%d", p.entries, i), "leader", time.Now().UnixNano()
+		h := c.(interface{ CommandHeader() *fsm.Header }).CommandHeader()
+		if _, ok := c.(*fsm.Assign); ok || h.RequestID == "" {
+			h.RequestID = fmt.Sprintf("assign-%d-%d", p.entries, i)
+		}
+		h.Node, h.Time = "leader", time.Now().UnixNano()
 	}
 	p.cmds += len(cmds)
 	p.mu.Unlock()
@@ -243,5 +247,68 @@ func TestLoopHoldsBackoff(t *testing.T) {
 	}
 	if wo, _ := p.f.View().WorkOrder(id); wo.Attempt != 2 || wo.State != fsm.StateInProgress {
 		t.Fatalf("retried work order: attempt %d, %s", wo.Attempt, wo.State)
+	}
+}
+
+// TestLoopFailsRunTimeouts checks that a pass fails, fenced by attempt,
+// an attempt that ran past its own run timeout plus the slack, wakes up
+// for the deadline before it, and leaves work orders without a timeout
+// alone when the loop has no default.
+func TestLoopFailsRunTimeouts(t *testing.T) {
+	p, l := newLoopFixture(t, testNode("a", 2))
+	l.cfg.RunTimeoutSlack = 500 * time.Millisecond
+	id := p.create(t, fsm.WorkOrderSpec{Title: "slow", Kind: "test", RunTimeout: 2 * time.Second})
+	other := p.create(t, fsm.WorkOrderSpec{Title: "no timeout", Kind: "test"})
+	if res, err := l.Step(context.Background()); err != nil || res.Accepted != 2 {
+		t.Fatalf("assignment: %+v, %v", res, err)
+	}
+	wo, _ := p.f.View().WorkOrder(id)
+	started := time.Unix(0, wo.StartedAt)
+	due := started.Add(2*time.Second + 500*time.Millisecond)
+
+	l.cfg.Now = func() time.Time { return started.Add(time.Second) }
+	res, err := l.Step(context.Background())
+	if err != nil || res.TimedOut != 0 || !res.NextRetry.Equal(due) {
+		t.Fatalf("before the deadline: timed out %d, next retry %v (want %v), %v", res.TimedOut, res.NextRetry, due, err)
+	}
+	l.cfg.Now = func() time.Time { return due }
+	if res, err = l.Step(context.Background()); err != nil || res.TimedOut != 1 {
+		t.Fatalf("at the deadline: %+v, %v", res, err)
+	}
+	wo, _ = p.f.View().WorkOrder(id)
+	if wo.State != fsm.StateQueued || wo.Attempt != 1 || wo.Retries != 1 || !strings.Contains(wo.LastReason, "run timeout") {
+		t.Fatalf("timed-out work order: %s attempt %d retries %d reason %q", wo.State, wo.Attempt, wo.Retries, wo.LastReason)
+	}
+	if o, _ := p.f.View().WorkOrder(other); o.State != fsm.StateInProgress {
+		t.Fatalf("the work order without a timeout is %s", o.State)
+	}
+}
+
+// TestLoopRunTimeoutDefaultOnlyForAgentRuns checks that the loop's
+// default run timeout fails an attempt the leader assigned, but not one a
+// person started by hand.
+func TestLoopRunTimeoutDefaultOnlyForAgentRuns(t *testing.T) {
+	p, l := newLoopFixture(t, testNode("a", 2))
+	l.cfg.RunTimeout, l.cfg.RunTimeoutSlack = time.Second, time.Millisecond
+	manual := p.create(t, fsm.WorkOrderSpec{Title: "by hand"})
+	if r := p.apply(&fsm.Transition{Header: fsm.Header{RequestID: "start-manual", Time: time.Now().UnixNano(), Node: "a"},
+		ID: manual, Action: fsm.ActionStart}).(*fsm.Result); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	agent := p.create(t, fsm.WorkOrderSpec{Title: "agent", Kind: "test"})
+	if res, err := l.Step(context.Background()); err != nil || res.Accepted != 1 {
+		t.Fatalf("assignment: %+v, %v", res, err)
+	}
+	l.cfg.Now = func() time.Time { return time.Now().Add(time.Minute) }
+	res, err := l.Step(context.Background())
+	if err != nil || res.TimedOut != 1 {
+		t.Fatalf("a minute later: %+v, %v", res, err)
+	}
+	v := p.f.View()
+	if wo, _ := v.WorkOrder(agent); wo.State != fsm.StateQueued || !strings.Contains(wo.LastReason, "run timeout") {
+		t.Fatalf("the agent's work order: %s, %q", wo.State, wo.LastReason)
+	}
+	if wo, _ := v.WorkOrder(manual); wo.State != fsm.StateInProgress {
+		t.Fatalf("the work order started by hand is %s", wo.State)
 	}
 }

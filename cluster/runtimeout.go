@@ -35,7 +35,10 @@ const DefaultRunTimeoutSlack = 30 * time.Second
 // future time at which another attempt becomes due (zero when none is
 // pending). An attempt's run timeout is wo.RunTimeoutOr(defaultTimeout):
 // with defaultTimeout ≤ 0, work orders without a timeout of their own
-// are not checked. Only in_progress work orders with an attempt and a
+// are not checked, and when agentRun is not nil the default applies only
+// to attempts it reports as agent runs (a person's work order, started
+// by hand, may take days; its own timeout, when set, applies all the
+// same). Only in_progress work orders with an attempt and a
 // recorded start are considered (review and testing are not runs; other
 // states are ignored), so the caller may pass View.Active() as it is.
 //
@@ -44,7 +47,7 @@ const DefaultRunTimeoutSlack = 30 * time.Second
 // the timeout and the attempt, and the request ID
 // RunTimeoutRequestID(id, attempt), so that the same fail proposed twice
 // (say by a new leader) is applied once.
-func PlanRunTimeouts(now time.Time, inflight []*fsm.WorkOrder, defaultTimeout, slack time.Duration) ([]*fsm.Transition, time.Time) {
+func PlanRunTimeouts(now time.Time, inflight []*fsm.WorkOrder, defaultTimeout, slack time.Duration, agentRun func(*fsm.WorkOrder) bool) ([]*fsm.Transition, time.Time) {
 	var (
 		out  []*fsm.Transition
 		next time.Time
@@ -64,6 +67,9 @@ func PlanRunTimeouts(now time.Time, inflight []*fsm.WorkOrder, defaultTimeout, s
 			if next.IsZero() || due.Before(next) {
 				next = due
 			}
+			continue
+		}
+		if wo.RunTimeout <= 0 && agentRun != nil && !agentRun(wo) {
 			continue
 		}
 		out = append(out, &fsm.Transition{

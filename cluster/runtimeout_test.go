@@ -67,7 +67,7 @@ func TestPlanRunTimeouts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			trs, next := PlanRunTimeouts(now, tc.wos, tc.def, tc.slack)
+			trs, next := PlanRunTimeouts(now, tc.wos, tc.def, tc.slack, nil)
 			var ids []string
 			for _, tr := range trs {
 				ids = append(ids, tr.ID)
@@ -92,7 +92,7 @@ func TestPlanRunTimeoutsTransition(t *testing.T) {
 	start := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	wo := &fsm.WorkOrder{ID: "WO-12", State: fsm.StateInProgress, Attempt: 3, StartedAt: start.UnixNano(),
 		RunTimeout: 5 * time.Minute, Assignee: fsm.Assignee{Node: "worker-2", Agent: "shell"}}
-	trs, next := PlanRunTimeouts(start.Add(time.Hour), []*fsm.WorkOrder{wo}, time.Hour, 30*time.Second)
+	trs, next := PlanRunTimeouts(start.Add(time.Hour), []*fsm.WorkOrder{wo}, time.Hour, 30*time.Second, nil)
 	if len(trs) != 1 || !next.IsZero() {
 		t.Fatalf("planned %+v, next %v", trs, next)
 	}
@@ -107,7 +107,7 @@ func TestPlanRunTimeoutsTransition(t *testing.T) {
 		t.Fatalf("reason\n got %q\nwant %q", tr.Reason, want)
 	}
 	wo.RunTimeout = 0
-	trs, _ = PlanRunTimeouts(start.Add(2*time.Hour), []*fsm.WorkOrder{wo}, time.Hour, 0)
+	trs, _ = PlanRunTimeouts(start.Add(2*time.Hour), []*fsm.WorkOrder{wo}, time.Hour, 0, nil)
 	if len(trs) != 1 || !strings.Contains(trs[0].Reason, "within 1h0m0s of the start") || !strings.Contains(trs[0].Reason, "the node default") {
 		t.Fatalf("default timeout: %+v", trs)
 	}
@@ -134,7 +134,7 @@ func TestRunTimeoutFailsOnFSM(t *testing.T) {
 		return fp.apply(c).(*fsm.Result)
 	}
 	plan := func() ([]*fsm.Transition, time.Time) {
-		return PlanRunTimeouts(clock, fp.f.View().Active(), time.Hour, slack)
+		return PlanRunTimeouts(clock, fp.f.View().Active(), time.Hour, slack, nil)
 	}
 	if r := apply(&fsm.Assign{ID: id, Node: "n1"}); r.Err != nil {
 		t.Fatal(r.Err)

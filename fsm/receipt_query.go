@@ -180,3 +180,23 @@ func (v *View) Verify(from, to uint64) VerifyResult {
 	res.OK = res.Problem == ""
 	return res
 }
+
+// AssignedByLeader reports whether wo's current attempt was started by an
+// Assign (the leader's placement on an agent) rather than by hand (a start
+// transition: whoever started it does the work), from its receipts.
+func (v *View) AssignedByLeader(wo *WorkOrder) bool {
+	rs := v.Receipts(ReceiptQuery{WorkOrder: wo.ID, Limit: MaxReceiptLimit})
+	for i := len(rs) - 1; i >= 0; i-- {
+		r := rs[i]
+		if r.Attempt != wo.Attempt {
+			continue
+		}
+		switch r.Event {
+		case EventAssigned:
+			return true
+		case EventStarted:
+			return false
+		}
+	}
+	return false
+}

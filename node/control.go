@@ -28,6 +28,7 @@ func (n *Node) runScheduler(stop <-chan struct{}) {
 		RequeueGrace: n.cfg.RequeueGrace,
 		Breaker:      breaker,
 		SLAInterval:  et.SLAInterval,
+		RunTimeout:   et.RunTimeout,
 	})
 	if err != nil {
 		n.logger.Error("scheduler", "error", err)

@@ -110,25 +110,6 @@ func (e *executor) wait(ctx context.Context, index uint64) {
 	_ = e.n.fsm.WaitForIndex(wctx, index+1)
 }
 
-// assignedByLeader reports whether wo's current attempt was started by
-// an Assign (the control loop's placement) rather than by hand.
-func assignedByLeader(v *fsm.View, wo *fsm.WorkOrder) bool {
-	rs := v.Receipts(fsm.ReceiptQuery{WorkOrder: wo.ID, Limit: fsm.MaxReceiptLimit})
-	for i := len(rs) - 1; i >= 0; i-- {
-		r := rs[i]
-		if r.Attempt != wo.Attempt {
-			continue
-		}
-		switch r.Event {
-		case fsm.EventAssigned:
-			return true
-		case fsm.EventStarted:
-			return false
-		}
-	}
-	return false
-}
-
 // cancelAll cancels every running task with cause.
 func (e *executor) cancelAll(cause error) {
 	e.mu.Lock()
@@ -165,7 +146,7 @@ func (e *executor) execute(nodeCtx, ctx context.Context, wo *fsm.WorkOrder) {
 	log.Debug("running work order")
 	n.notifyMeta()
 	prog := newProgressReporter(ctx, e, wo.ID, wo.Attempt, agent)
-	timeout := n.cfg.Execution.RunTimeout
+	timeout := wo.RunTimeoutOr(n.cfg.Execution.RunTimeout)
 	rctx, rcancel := context.WithTimeoutCause(ctx, timeout, errRunTimeout)
 	defer rcancel()
 	res, err := n.plugins.Execute(rctx, task, prog.onEvent)

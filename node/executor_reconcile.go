@@ -131,7 +131,7 @@ func (e *executor) reconcileOne(ctx context.Context, v *fsm.View, id string, wo 
 	if wo == nil {
 		return
 	}
-	if !assignedByLeader(v, wo) {
+	if !v.AssignedByLeader(wo) {
 		// Started by hand (a transition start, not the leader's Assign):
 		// whoever started it does the work and reports it. Remembered as
 		// done, so it is checked once per attempt.

@@ -80,7 +80,7 @@ func (h *gossipHealth) Gone() map[string]cluster.Gone {
 		if name == "" || name == n.cfg.Name || known[name] || holders[name] {
 			continue
 		}
-		if !assignedByLeader(v, wo) {
+		if !v.AssignedByLeader(wo) {
 			// Started by hand for a worker outside the swarm: gossip was
 			// never going to know it.
 			continue

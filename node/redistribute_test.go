@@ -130,6 +130,22 @@ func TestRunTimeoutFailsAttempt(t *testing.T) {
 	}
 }
 
+// TestWorkOrderRunTimeoutFailsAttempt checks that a work order's own run
+// timeout, shorter than the node's, is what the executor enforces.
+func TestWorkOrderRunTimeoutFailsAttempt(t *testing.T) {
+	c := timedCluster(t, 1, time.Minute, time.Hour)
+	id := createSpec(t, c, fsm.WorkOrderSpec{Title: "hangs", Kind: "test", Payload: []byte(`{"mode":"hang"}`),
+		RunTimeout: 300 * time.Millisecond, Retry: fsm.RetryPolicy{MaxAttempts: 2, InitialDelay: 10 * time.Millisecond}})
+	nodetest.WaitFor(t, "the work order failed", func() (bool, string) {
+		wo, _ := localView(t, c.Node(0)).WorkOrder(id)
+		return wo.State == fsm.StateFailed, string(wo.State)
+	})
+	wo, _ := localView(t, c.Node(0)).WorkOrder(id)
+	if wo.Attempt != 2 || !strings.Contains(wo.LastReason, "run timeout") || strings.Contains(wo.LastReason, "leader") {
+		t.Fatalf("attempt %d reason %q; want 2 attempts timed out by the executor", wo.Attempt, wo.LastReason)
+	}
+}
+
 // TestStaleReportMailboxIsRecorded leaves a follower's stale report in
 // the mailbox (as a follower's executor does): the leader receipts it
 // (stale_rejected, the reporter's node and attempt) and empties the
