@@ -17,23 +17,14 @@ func (l *Loop) autoAndons(ctx context.Context, v *fsm.View, now time.Time, res *
 	if more {
 		res.retryAt(now) // more receipts to read: come back at once
 	}
-	if len(trigs) == 0 {
-		return false, nil
-	}
-	cmds := make([]fsm.Command, len(trigs))
-	for i, t := range trigs {
-		cmds[i] = t
-	}
-	accepted, err := l.proposeAll(ctx, "andon", cmds, res)
-	res.Andons += accepted
+	changed, err := proposeCommands(ctx, l, "andon", trigs, &res.Andons, res)
 	if err != nil {
 		// Read these receipts again next time: the triggers are idempotent.
 		l.andonScan = prev
 		return true, err
 	}
-	if accepted > 0 {
-		l.logger.Warn("pulled the andon cord automatically", "count", accepted)
-		return true, nil
+	if changed {
+		l.logger.Warn("pulled the andon cord automatically", "count", res.Andons)
 	}
-	return false, nil
+	return changed, nil
 }

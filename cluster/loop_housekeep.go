@@ -19,20 +19,11 @@ func (l *Loop) housekeep(ctx context.Context, v *fsm.View, now time.Time, res *S
 		if gone := l.cfg.Health.Gone(); len(gone) > 0 {
 			reqs, next := PlanRequeues(now, l.cfg.RequeueGrace, v.Active(), gone)
 			res.retryAt(next)
-			if len(reqs) > 0 {
-				cmds := make([]fsm.Command, len(reqs))
-				for i, r := range reqs {
-					cmds[i] = r
+			if changed, err := proposeCommands(ctx, l, "requeue", reqs, &res.Requeued, res); changed || err != nil {
+				if err == nil {
+					l.logger.Info("requeued the work of gone nodes", "count", res.Requeued)
 				}
-				accepted, err := l.proposeAll(ctx, "requeue", cmds, res)
-				res.Requeued += accepted
-				if err != nil {
-					return true, err
-				}
-				if accepted > 0 {
-					l.logger.Info("requeued the work of gone nodes", "count", accepted)
-					return true, nil
-				}
+				return true, err
 			}
 		}
 	}
@@ -43,40 +34,36 @@ func (l *Loop) housekeep(ctx context.Context, v *fsm.View, now time.Time, res *S
 			l.timeoutNext = next
 		}
 		res.retryAt(next)
-		if len(fails) > 0 {
-			cmds := make([]fsm.Command, len(fails))
-			for i, f := range fails {
-				cmds[i] = f
+		if changed, err := proposeCommands(ctx, l, "run timeout", fails, &res.TimedOut, res); changed || err != nil {
+			if err == nil {
+				l.logger.Warn("failed attempts that ran past their run timeout without an outcome", "count", res.TimedOut)
 			}
-			accepted, err := l.proposeAll(ctx, "run timeout", cmds, res)
-			res.TimedOut += accepted
-			if err != nil {
-				return true, err
-			}
-			if accepted > 0 {
-				l.logger.Warn("failed attempts that ran past their run timeout without an outcome", "count", accepted)
-				return true, nil
-			}
+			return true, err
 		}
 	}
 	if l.cfg.SLAInterval > 0 && !now.Before(l.slaNext) {
 		l.slaNext = now.Add(l.cfg.SLAInterval)
-		if evs := PlanSLAEvents(now, v.Unfinished()); len(evs) > 0 {
-			cmds := make([]fsm.Command, len(evs))
-			for i, e := range evs {
-				cmds[i] = e
-			}
-			accepted, err := l.proposeAll(ctx, "sla", cmds, res)
-			res.SLAEvents += accepted
-			if err != nil {
-				return true, err
-			}
-			if accepted > 0 {
-				return true, nil
-			}
+		evs := PlanSLAEvents(now, v.Unfinished())
+		if changed, err := proposeCommands(ctx, l, "sla", evs, &res.SLAEvents, res); changed || err != nil {
+			return true, err
 		}
 	}
 	return l.autoAndons(ctx, v, now, res)
+}
+
+// proposeCommands proposes cmds (proposeAll), adds the number applied to
+// *count, and reports whether any was applied: the state changed.
+func proposeCommands[C fsm.Command](ctx context.Context, l *Loop, what string, cmds []C, count *int, res *StepResult) (bool, error) {
+	if len(cmds) == 0 {
+		return false, nil
+	}
+	all := make([]fsm.Command, len(cmds))
+	for i, c := range cmds {
+		all[i] = c
+	}
+	accepted, err := l.proposeAll(ctx, what, all, res)
+	*count += accepted
+	return accepted > 0, err
 }
 
 // proposeAll commits cmds in entries of at most MaxBatch commands and

@@ -72,34 +72,8 @@ func TestDispatchRunsDAGOnThreeProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test; run without -short")
 	}
-	dir, err := testAgentDir()
-	if err != nil {
-		t.Fatal(err)
-	}
 	agents := newAgents(t, 3)
-	for _, a := range agents {
-		a.args = append(a.args, "--plugin-dir", dir, "--agent-capacity", "8", "--log-level", "info")
-		a.start()
-	}
-	waitFor(t, 60*time.Second, "a leader all nodes agree on", func() error {
-		_, err := leaderOf(agents)
-		return err
-	})
-	waitFor(t, 30*time.Second, "every node offering the test agent", func() error {
-		var ml api.MemberList
-		if err := getJSON(agents[0].addr()+"/v1/members?stale", &ml); err != nil {
-			return err
-		}
-		if len(ml.Members) != 3 {
-			return fmt.Errorf("%d members", len(ml.Members))
-		}
-		for _, m := range ml.Members {
-			if len(m.AgentTypes) != 1 || m.AgentTypes[0].Type != "test" || m.AgentTypes[0].Capacity != 8 {
-				return fmt.Errorf("%s offers %+v", m.Name, m.AgentTypes)
-			}
-		}
-		return nil
-	})
+	startWithTestAgent(t, agents, 8)
 
 	g := testDAG()
 	ids := make([]string, len(g))
@@ -110,6 +84,7 @@ func TestDispatchRunsDAGOnThreeProcesses(t *testing.T) {
 	ids[0] = root.ID
 	clients := make([]*api.Client, len(agents))
 	for i, a := range agents {
+		var err error
 		if clients[i], err = api.NewClient(&api.Config{Address: a.addr()}); err != nil {
 			t.Fatal(err)
 		}

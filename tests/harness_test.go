@@ -308,3 +308,42 @@ func leaderOf(agents []*agent) (int, error) {
 	}
 	return -1, fmt.Errorf("leader %q is not a running agent", leader)
 }
+
+// startWithTestAgent starts the agents with the built-in test agent
+// (capacity slots each) and the extra flags, waits until they agree on a
+// leader and every one of them offers the test agent, and returns the
+// leader's index.
+func startWithTestAgent(t *testing.T, agents []*agent, capacity int, extra ...string) int {
+	t.Helper()
+	dir, err := testAgentDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agents {
+		a.args = append(a.args, "--plugin-dir", dir, "--agent-capacity", strconv.Itoa(capacity), "--log-level", "info")
+		a.args = append(a.args, extra...)
+		a.start()
+	}
+	var leader int
+	waitFor(t, 60*time.Second, "a leader all nodes agree on", func() (err error) {
+		leader, err = leaderOf(agents)
+		return err
+	})
+	waitFor(t, 30*time.Second, "every node offering the test agent", func() error {
+		var ml api.MemberList
+		if err := getJSON(agents[leader].addr()+"/v1/members?stale", &ml); err != nil {
+			return err
+		}
+		n := 0
+		for _, m := range ml.Members {
+			if m.Status == "alive" && len(m.AgentTypes) == 1 && m.AgentTypes[0].Type == "test" && m.AgentTypes[0].Capacity == capacity {
+				n++
+			}
+		}
+		if n != len(agents) {
+			return fmt.Errorf("%d of %d alive members offer the test agent: %+v", n, len(agents), ml.Members)
+		}
+		return nil
+	})
+	return leader
+}

@@ -55,37 +55,8 @@ func TestRedistributesWorkOfKilledNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test; run without -short")
 	}
-	dir, err := testAgentDir()
-	if err != nil {
-		t.Fatal(err)
-	}
 	agents := newAgents(t, 3)
-	for _, a := range agents {
-		a.args = append(a.args, "--plugin-dir", dir, "--agent-capacity", "4", "--log-level", "info")
-		a.args = append(a.args, fastFailover...)
-		a.start()
-	}
-	var leader int
-	waitFor(t, 60*time.Second, "a leader all nodes agree on", func() (err error) {
-		leader, err = leaderOf(agents)
-		return err
-	})
-	waitFor(t, 30*time.Second, "every node offering the test agent", func() error {
-		var ml api.MemberList
-		if err := getJSON(agents[leader].addr()+"/v1/members?stale", &ml); err != nil {
-			return err
-		}
-		n := 0
-		for _, m := range ml.Members {
-			if m.Status == "alive" && len(m.AgentTypes) == 1 && m.AgentTypes[0].Capacity == 4 {
-				n++
-			}
-		}
-		if n != 3 {
-			return fmt.Errorf("%d of 3 alive members offer the test agent: %+v", n, ml.Members)
-		}
-		return nil
-	})
+	leader := startWithTestAgent(t, agents, 4, fastFailover...)
 	client, err := api.NewClient(&api.Config{Address: agents[leader].addr()})
 	if err != nil {
 		t.Fatal(err)

@@ -42,6 +42,10 @@ func (k *kit) close() {
 	if k.client != nil {
 		_ = k.client.Close()
 	}
+	// go-plugin's stdio and log goroutines may still log a line as they
+	// wind down after their process ended; Config.LogOutput is not
+	// written after Run returns.
+	k.logs.detach()
 }
 
 // launch starts the plugin with the probes enabled.

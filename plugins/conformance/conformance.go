@@ -51,7 +51,7 @@ type Config struct {
 	// Timeout bounds each check; zero means DefaultTimeout.
 	Timeout time.Duration
 	// LogOutput, when set, receives the host's log, including the plugin's
-	// stderr.
+	// stderr, one write at a time, and only until Run returns.
 	LogOutput io.Writer
 }
 

@@ -36,6 +36,14 @@ func (s *logSink) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// detach stops copying lines to out: nothing is written to it after
+// detach returns.
+func (s *logSink) detach() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.out = nil
+}
+
 // wait waits until a line contains every one of parts, or ctx ends.
 func (s *logSink) wait(ctx context.Context, parts ...string) bool {
 	seen := 0
