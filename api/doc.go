@@ -6,9 +6,10 @@
 // forwarded to the leader; reads are linearizable unless ?stale is given):
 //
 //	POST   /v1/workorders                         CreateWorkOrderRequest -> 201 WorkOrder
+//	POST   /v1/workorders/batch                   CreateWorkOrderBatchRequest -> 201 CreateWorkOrderBatchResponse (one raft entry)
 //	GET    /v1/workorders                         ?state=&bucket=&priority=&type=&label=&parent=&after=&limit= -> WorkOrderList
 //	GET    /v1/workorders/{id}                    -> WorkOrder
-//	POST   /v1/workorders/{id}/{action}           action: start|advance|progress|complete|fail|cancel; TransitionRequest -> WorkOrder
+//	POST   /v1/workorders/{id}/{action}           action: start|advance|progress|complete|fail|cancel; TransitionRequest -> WorkOrder (204 with Prefer: return=minimal)
 //	POST   /v1/workorders/{id}/dependencies       DependencyRequest -> WorkOrder (adds edges)
 //	DELETE /v1/workorders/{id}/dependencies       DependencyRequest -> WorkOrder (removes edges)
 //	GET    /v1/workorders/{id}/explain            -> Explanation (why it is not running: one Reason per cause)

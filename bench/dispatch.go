@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/hive-swarm/hive/api"
 	"github.com/hive-swarm/hive/fsm"
 	"github.com/hive-swarm/hive/node"
 )
@@ -32,7 +33,14 @@ type DispatchConfig struct {
 	// Window bounds the work orders created but not completed yet, so
 	// that latency measures dispatch rather than a growing queue;
 	// default 4096.
-	Window  int
+	Window int
+	// Batch is how many work orders each client creates per request: 1
+	// (the default) sends one POST /v1/workorders per work order, more
+	// sends POST /v1/workorders/batch with up to Batch of them (at most
+	// api.MaxBatchWorkOrders, and at most Window: the window counts work
+	// orders, so a client takes the slots of a whole batch before sending
+	// it).
+	Batch   int
 	Timeout time.Duration // of one create request; default 10s
 	Logger  hclog.Logger  // the nodes' logger; default: warnings to stderr
 }
@@ -41,6 +49,7 @@ type DispatchConfig struct {
 type DispatchResult struct {
 	Nodes      int           `json:"nodes"`
 	Capacity   int           `json:"capacity_per_node"`
+	Batch      int           `json:"batch"` // work orders per create request (1: POST /v1/workorders)
 	WorkOrders int           `json:"workorders"`
 	Completed  int           `json:"completed"`
 	Failed     int           `json:"failed"`
@@ -91,6 +100,9 @@ func (c *DispatchConfig) withDefaults() DispatchConfig {
 	if d.Window <= 0 {
 		d.Window = 4096
 	}
+	if d.Batch <= 0 {
+		d.Batch = 1
+	}
 	if d.Timeout <= 0 {
 		d.Timeout = 10 * time.Second
 	}
@@ -111,6 +123,9 @@ func RunDispatch(ctx context.Context, cfg DispatchConfig) (*DispatchResult, erro
 	c := cfg.withDefaults()
 	if c.Dir == "" || c.PluginDir == "" {
 		return nil, errors.New("bench: dispatch needs Dir and PluginDir")
+	}
+	if c.Batch > api.MaxBatchWorkOrders || c.Batch > c.Window {
+		return nil, fmt.Errorf("bench: a batch of %d: want at most %d and at most the window (%d)", c.Batch, api.MaxBatchWorkOrders, c.Window)
 	}
 	nodes, err := startDispatchCluster(ctx, &c)
 	defer func() {
@@ -174,7 +189,7 @@ func measureDispatch(ctx context.Context, c *DispatchConfig, watch *node.Node, h
 	prefix := "dispatch " + runID + " #"
 	sent := make([]atomic.Int64, c.WorkOrders) // send time (Unix ns) by number
 	window := make(chan struct{}, c.Window)
-	res := &DispatchResult{Nodes: len(hosts), Capacity: c.Capacity, WorkOrders: c.WorkOrders}
+	res := &DispatchResult{Nodes: len(hosts), Capacity: c.Capacity, WorkOrders: c.WorkOrders, Batch: c.Batch}
 	hist := NewHistogram()
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -201,10 +216,32 @@ func measureDispatch(ctx context.Context, c *DispatchConfig, watch *node.Node, h
 		}, c.WorkOrders)
 	}()
 
-	raw := newRawClient(hosts, "/v1/workorders", c.Clients, c.Timeout)
+	path := "/v1/workorders"
+	if c.Batch > 1 {
+		path = "/v1/workorders/batch"
+	}
+	raw := newRawClient(hosts, path, c.Clients, c.Timeout)
 	defer raw.Close()
 	var next atomic.Int64
 	var errCount atomic.Uint64
+	// take waits for k slots of the window. A batch takes all its slots
+	// before any other client takes one, so that clients holding part of
+	// a batch each cannot wait for one another for ever.
+	var taking sync.Mutex
+	take := func(k int) bool {
+		if k > 1 {
+			taking.Lock()
+			defer taking.Unlock()
+		}
+		for range k {
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				return false
+			}
+		}
+		return true
+	}
 	startSelf, startPlugins := processCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -212,21 +249,26 @@ func measureDispatch(ctx context.Context, c *DispatchConfig, watch *node.Node, h
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var body []byte
 			for {
-				n := int(next.Add(1) - 1)
-				if n >= c.WorkOrders || ctx.Err() != nil {
+				first := int(next.Add(int64(c.Batch)) - int64(c.Batch))
+				if first >= c.WorkOrders || ctx.Err() != nil {
 					return
 				}
-				select {
-				case window <- struct{}{}:
-				case <-ctx.Done():
+				k := min(c.Batch, c.WorkOrders-first)
+				if !take(k) {
 					return
 				}
-				body := `{"title":"` + prefix + strconv.Itoa(n) + `","type":"test","payload":{"mode":"noop"},"request_id":"dispatch-` +
-					runID + "-" + strconv.Itoa(n) + `"}`
-				sent[n].Store(time.Now().UnixNano())
+				body = dispatchBody(body[:0], prefix, runID, first, k, c.Batch > 1)
+				now := time.Now().UnixNano()
+				for n := first; n < first+k; n++ {
+					sent[n].Store(now)
+				}
 				for ctx.Err() == nil {
-					status, answer, err := raw.post(ctx, w, n%len(hosts), []byte(body))
+					// The answer of a batch is not read: these creates
+					// (no dependencies, no parent) cannot be refused one
+					// by one once the batch is accepted.
+					status, answer, err := raw.post(ctx, w, first/c.Batch%len(hosts), body)
 					if err == nil && status == http.StatusCreated {
 						break
 					}
@@ -234,7 +276,7 @@ func measureDispatch(ctx context.Context, c *DispatchConfig, watch *node.Node, h
 						fail(fmt.Errorf("bench: create refused: %w", statusError(status, answer)))
 						return
 					}
-					errCount.Add(1) // retried with the same request ID
+					errCount.Add(1) // retried with the same request IDs
 					time.Sleep(10 * time.Millisecond)
 				}
 			}
@@ -252,6 +294,31 @@ func measureDispatch(ctx context.Context, c *DispatchConfig, watch *node.Node, h
 		res.CPU, res.PluginCPU = endSelf-startSelf, max(endPlugins-startPlugins, 0)
 	}
 	return res, err
+}
+
+// dispatchBody appends the body creating work orders first..first+k-1:
+// one create, or a batch of k.
+func dispatchBody(b []byte, prefix, runID string, first, k int, batch bool) []byte {
+	if batch {
+		b = append(b, `{"workorders":[`...)
+	}
+	for n := first; n < first+k; n++ {
+		if n > first {
+			b = append(b, ',')
+		}
+		b = append(b, `{"title":"`...)
+		b = append(b, prefix...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, `","type":"test","payload":{"mode":"noop"},"request_id":"dispatch-`...)
+		b = append(b, runID...)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, `"}`...)
+	}
+	if batch {
+		b = append(b, "]}"...)
+	}
+	return b
 }
 
 // followCompletions reads watch's receipt chain from seq on and calls

@@ -118,6 +118,7 @@ func newHTTPServer(b backend, logger hclog.Logger) *httpServer {
 func (s *httpServer) routes() {
 	m := s.mux
 	m.HandleFunc("POST /v1/workorders", s.write(s.createWorkOrder))
+	m.HandleFunc("POST /v1/workorders/batch", s.createWorkOrderBatch) // forwards itself: its body may exceed maxBodyBytes
 	m.HandleFunc("GET /v1/workorders", s.listWorkOrders)
 	m.HandleFunc("GET /v1/workorders/{id}", s.getWorkOrder)
 	m.HandleFunc("POST /v1/workorders/{id}/{action}", s.write(s.transitionWorkOrder))

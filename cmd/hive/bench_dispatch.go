@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/hive-swarm/hive/api"
 	"github.com/hive-swarm/hive/bench"
 )
 
@@ -17,7 +18,7 @@ func benchDispatchCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "dispatch",
 		Usage:     "Run work orders through create, assign, run and complete; print completed/s and create-to-complete latency",
-		UsageText: "hive bench dispatch [-n N] [--nodes N] [--capacity N] [-c N] [--window N] [--plugin-dir DIR] [-json]",
+		UsageText: "hive bench dispatch [-n N] [--nodes N] [--capacity N] [-c N] [--window N] [--batch N] [--plugin-dir DIR] [-json]",
 		Description: description(`Starts a throwaway cluster of --nodes nodes inside this process (real raft,
 gossip, HTTP API and agent plugin processes on 127.0.0.1), turns its WIP
 limits and leveling off, and sends -n work orders of type "test" with a no-op
@@ -30,11 +31,17 @@ order (this process and the plugin processes, Linux only) and the p50/p99
 latency from sending the create to the completion's receipt. Unless GOGC is
 set in the environment, this process and its plugin processes run with
 GOGC=--gogc (default 400: measured to cut the CPU per work order by about a
-quarter; --gogc 0 keeps Go's default).`,
+quarter; --gogc 0 keeps Go's default). With --batch N each client sends its
+creates N at a time through POST /v1/workorders/batch (one raft entry per
+batch) instead of one POST /v1/workorders per work order; the window still
+counts work orders.`,
 			"hive bench dispatch",
-			"hive bench dispatch -n 20000 --capacity 128 -c 128 -json"),
+			"hive bench dispatch -n 20000 --capacity 128 -c 128 -json",
+			"hive bench dispatch -n 20000 -c 256 --capacity 256 --batch 128"),
 		Flags: append(dispatchFlags(10000, "work orders to run"),
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write this process's CPU profile (the nodes and the load generator) to `FILE`"},
+			&cli.IntFlag{Name: "batch", Value: 1,
+				Usage: "work orders per create request: 1 sends POST /v1/workorders, more POST /v1/workorders/batch (at most 1000 and --window)"},
 			&cli.IntFlag{Name: "gogc", Value: defaultGOGC,
 				Usage: "GC percent of this process and its agent plugin processes, unless GOGC is set in the environment (0: Go's default)"},
 		),
@@ -56,6 +63,10 @@ func runBenchDispatch(c *cli.Context) error {
 	}
 	defer os.RemoveAll(dir)
 	cfg.Dir = dir
+	cfg.Batch = c.Int("batch")
+	if cfg.Batch < 1 || cfg.Batch > api.MaxBatchWorkOrders || cfg.Batch > cfg.Window {
+		return invalidf("--batch must be 1..%d and at most --window (%d), got %d", api.MaxBatchWorkOrders, cfg.Window, cfg.Batch)
+	}
 	gogc, err := applyGOGC(c.Int("gogc"))
 	if err != nil {
 		return err
@@ -90,13 +101,15 @@ func runBenchDispatch(c *cli.Context) error {
 				PerSec   float64 `json:"completed_per_sec"`
 				CPUPerWO float64 `json:"cpu_us_per_workorder"`
 				GOGC     string  `json:"gogc"`
-			}{res, res.PerSec(), float64(res.CPUPerWorkOrder()) / 1e3, gogc}
+				Mode     string  `json:"mode"`
+			}{res, res.PerSec(), float64(res.CPUPerWorkOrder()) / 1e3, gogc, dispatchMode(res.Batch)}
 			if err := printJSON(c.App.Writer, out); err != nil && runErr == nil {
 				runErr = err
 			}
 		} else {
 			w := c.App.Writer
 			fmt.Fprintf(w, "dispatch: %d nodes, %d test slots each, %d work orders, GOGC=%s\n", res.Nodes, res.Capacity, res.WorkOrders, gogc)
+			fmt.Fprintf(w, "  mode        %s\n", dispatchMode(res.Batch))
 			fmt.Fprintf(w, "  completed   %d (%d failed, %d create retries) in %s\n", res.Completed, res.Failed, res.CreateErrs, fmtDur(res.Elapsed))
 			fmt.Fprintf(w, "  throughput  %.0f completed/s\n", res.PerSec())
 			if res.CPU > 0 {
@@ -160,4 +173,12 @@ func dispatchConfig(c *cli.Context) (bench.DispatchConfig, error) {
 		return cfg, invalidf("--plugin-dir: no hive-agent-test in %s (run make build): %v", cfg.PluginDir, err)
 	}
 	return cfg, nil
+}
+
+// dispatchMode names how the dispatch bench created its work orders.
+func dispatchMode(batch int) string {
+	if batch <= 1 {
+		return "single creates (POST /v1/workorders)"
+	}
+	return fmt.Sprintf("batch creates of %d (POST /v1/workorders/batch)", batch)
 }

@@ -47,16 +47,26 @@ func woCreateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "create",
 		Usage:     "submit a work order",
-		UsageText: "hive wo create --title TITLE [options]",
+		UsageText: "hive wo create --title TITLE [options]\nhive wo create --file FILE [--request-id KEY]",
 		Description: description(`Submits a work order and prints its assigned ID. The bucket and priority are
 derived from the labels and signal when not given. A work order with unfinished
 dependencies starts blocked. The request carries an idempotency key, so a retry
-after a lost answer never creates a second work order.`,
+after a lost answer never creates a second work order.
+
+With --file, creates one work order per line of a JSON Lines file (- for
+standard input), each line a POST /v1/workorders body such as
+{"title":"Fix login","labels":["bug"],"depends_on":["WO-1"]}. Every line is
+checked first; the work orders go in batches of up to 1000, each committed as
+one raft entry, and a table of line, ID, state and title is printed (-json: the
+batch answers). A bad line fails the command naming it, before anything of its
+batch is created. --request-id KEY makes a rerun create nothing twice.`,
 			"hive wo create --title \"Patch CVE-2026-1234\" --signal cve",
 			"hive wo create --title \"Fix login\" --label bug --effort 30m --deadline +24h",
 			"hive wo create --title \"Release notes\" --depends-on WO-1 --payload @payload.json -json",
 			"hive wo create --title \"Deploy\" --type shell --retries 4 --retry-delay 5s --retry-factor 1.5 --retry-max 2m",
-			"hive wo create --title \"Nightly build\" --type shell --run-timeout 90m"),
+			"hive wo create --title \"Nightly build\" --type shell --run-timeout 90m",
+			"hive wo create --file orders.jsonl --request-id import-2026-05-01",
+			"jq -c '.[]' orders.json | hive wo create --file - -json"),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "title", Usage: "short `TITLE` (required)"},
 			&cli.StringFlag{Name: "description", Usage: "longer `TEXT`"},
@@ -78,12 +88,16 @@ after a lost answer never creates a second work order.`,
 			&cli.DurationFlag{Name: "retry-max", Usage: "backoff cap, a `DURATION` (default 1m)"},
 			runTimeoutFlag(),
 			&cli.StringFlag{Name: "request-id", Usage: "idempotency `KEY` (default: a random one)"},
+			fileFlag(),
 		},
 		Action: woCreate,
 	}
 }
 
 func woCreate(c *cli.Context) error {
+	if c.IsSet("file") {
+		return woCreateFile(c)
+	}
 	if err := wantArgs(c, 0, 0); err != nil {
 		return err
 	}
