@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -52,6 +53,10 @@ type LaunchConfig struct {
 // Client is one running plugin process and its gRPC connection. It is safe
 // for concurrent use: any number of Execute calls may share it. When the
 // process dies every call in flight fails at once with a *CrashError.
+//
+// At protocol version 2 every task runs on one long-lived Session stream
+// (opened at the first Execute, and again after it broke); at version 1
+// each task is an Execute call of its own.
 type Client struct {
 	pc        *plugin.Client
 	rpc       pb.AgentClient
@@ -66,6 +71,13 @@ type Client struct {
 	nextID uint64
 	closed bool
 	crash  *CrashError // set when the process died
+
+	// base is the context of the session stream (protocol version 2),
+	// ended by Close; sess is the open session, if any.
+	base       context.Context
+	baseCancel context.CancelFunc
+	sessMu     sync.Mutex // serialises opening sessions
+	sess       atomic.Pointer[hostSession]
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -171,16 +183,19 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		r.waitFinished()
 		return nil, fmt.Errorf("connect to plugin %s: %w", cfg.Path, err)
 	}
+	base, baseCancel := context.WithCancel(context.Background())
 	c := &Client{
-		pc:        pc,
-		rpc:       ac,
-		r:         r,
-		path:      cfg.Path,
-		agentType: cfg.AgentType,
-		version:   pc.NegotiatedVersion(),
-		logger:    logger,
-		calls:     make(map[uint64]context.CancelCauseFunc),
-		stop:      make(chan struct{}),
+		base:       base,
+		baseCancel: baseCancel,
+		pc:         pc,
+		rpc:        ac,
+		r:          r,
+		path:       cfg.Path,
+		agentType:  cfg.AgentType,
+		version:    pc.NegotiatedVersion(),
+		logger:     logger,
+		calls:      make(map[uint64]context.CancelCauseFunc),
+		stop:       make(chan struct{}),
 	}
 	c.wg.Add(1)
 	go c.watch()
@@ -309,6 +324,7 @@ func (c *Client) Close() error {
 	for _, cancel := range calls {
 		cancel(cause)
 	}
+	c.baseCancel()
 	close(c.stop)
 	c.pc.Kill()
 	c.r.waitFinished()

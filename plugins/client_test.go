@@ -248,7 +248,8 @@ func TestVersionMismatchIsRefused(t *testing.T) {
 		plugin   int
 	}{
 		{name: "plugin too new", path: futurePlugin(t), plugin: 99},
-		{name: "host too new", path: testAgent(t), versions: []int{2}, plugin: ProtocolVersion},
+		// go-plugin names the oldest version of a plugin that offers several.
+		{name: "host too new", path: testAgent(t), versions: []int{ProtocolVersion + 1}, plugin: ProtocolVersionExecute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logger, _ := newLogger(t)

@@ -44,57 +44,85 @@ func (c *Client) Execute(ctx context.Context, task *Task, onEvent func(Event)) (
 	}
 	defer end()
 
+	if c.version >= ProtocolVersion {
+		return c.executeSession(ctx, task, onEvent)
+	}
+	return c.executeStream(ctx, task, onEvent)
+}
+
+// executeStream runs task on its own Execute call (protocol version 1).
+func (c *Client) executeStream(ctx context.Context, task *Task, onEvent func(Event)) (*Result, error) {
 	stream, err := c.rpc.Execute(ctx, &pb.ExecuteRequest{Task: task.Proto()})
 	if err != nil {
 		return nil, c.callError(ctx, task, err)
 	}
-	var (
-		logs = NewLogDigester()
-		seq  uint64
-		res  *Result
-	)
+	k := newEventChecker(c, task)
 	for {
 		msg, err := stream.Recv()
 		if err == io.EOF {
-			if res == nil {
+			if k.res == nil {
 				return nil, c.protocolError(task, "the stream ended without a result")
 			}
-			return res, nil
+			return k.res, nil
 		}
 		if err != nil {
 			return nil, c.callError(ctx, task, err)
 		}
-		seq++
-		switch {
-		case msg.GetSeq() != seq:
-			return nil, c.protocolError(task, fmt.Sprintf("event %d arrived as number %d", msg.GetSeq(), seq))
-		case res != nil:
-			return nil, c.protocolError(task, "an event followed the result")
+		ev, ok, err := k.add(msg)
+		if err != nil {
+			return nil, err
 		}
-		if pr, ok := msg.GetEvent().(*pb.ExecuteEvent_Result); ok {
-			r, err := ResultFromProto(pr.Result)
-			if err != nil {
-				return nil, c.protocolError(task, err.Error())
-			}
-			if err := r.Verify(logs.Sum()); err != nil {
-				return nil, fmt.Errorf("plugin %s, task %s: %w", c.path, task.WorkOrderID, err)
-			}
-			res = r
-			continue
-		}
-		ev, ok := eventFromProto(msg)
-		if !ok {
-			return nil, c.protocolError(task, fmt.Sprintf("event %d is empty", seq))
-		}
-		if ev.Kind == EventLog {
-			logs.Add(ev.Log)
-		} else {
-			ev.Progress.Percent = clampPercent(ev.Progress.Percent)
-		}
-		if onEvent != nil {
+		if ok && onEvent != nil {
 			onEvent(ev)
 		}
 	}
+}
+
+// eventChecker verifies one task's events as they arrive: numbered
+// without gaps, nothing after the result, digests that match.
+type eventChecker struct {
+	c    *Client
+	task *Task
+	logs *LogDigester
+	seq  uint64
+	res  *Result // the verified result, once it arrived
+}
+
+func newEventChecker(c *Client, task *Task) *eventChecker {
+	return &eventChecker{c: c, task: task, logs: NewLogDigester()}
+}
+
+// add checks the next message. It returns the event to hand on (ok), or
+// nothing for the result, which it verifies and keeps in k.res.
+func (k *eventChecker) add(msg *pb.ExecuteEvent) (ev Event, ok bool, err error) {
+	k.seq++
+	switch {
+	case msg.GetSeq() != k.seq:
+		return Event{}, false, k.c.protocolError(k.task, fmt.Sprintf("event %d arrived as number %d", msg.GetSeq(), k.seq))
+	case k.res != nil:
+		return Event{}, false, k.c.protocolError(k.task, "an event followed the result")
+	}
+	if pr, isResult := msg.GetEvent().(*pb.ExecuteEvent_Result); isResult {
+		r, err := ResultFromProto(pr.Result)
+		if err != nil {
+			return Event{}, false, k.c.protocolError(k.task, err.Error())
+		}
+		if err := r.Verify(k.logs.Sum()); err != nil {
+			return Event{}, false, fmt.Errorf("plugin %s, task %s: %w", k.c.path, k.task.WorkOrderID, err)
+		}
+		k.res = r
+		return Event{}, false, nil
+	}
+	ev, ok = eventFromProto(msg)
+	if !ok {
+		return Event{}, false, k.c.protocolError(k.task, fmt.Sprintf("event %d is empty", k.seq))
+	}
+	if ev.Kind == EventLog {
+		k.logs.Add(ev.Log)
+	} else {
+		ev.Progress.Percent = clampPercent(ev.Progress.Percent)
+	}
+	return ev, true, nil
 }
 
 // clampPercent puts a plugin's completion estimate into [0, 100].
@@ -123,13 +151,8 @@ func (c *Client) callError(ctx context.Context, task *Task, err error) error {
 		wo, typ = task.WorkOrderID, task.AgentType
 	}
 	if st, ok := status.FromError(err); ok {
-		switch st.Code() {
-		case codes.Aborted:
-			return &AgentError{AgentType: typ, WorkOrderID: wo, Message: st.Message()}
-		case codes.InvalidArgument:
-			return &AgentError{AgentType: typ, WorkOrderID: wo, Message: st.Message(), Invalid: true}
-		case codes.Unimplemented:
-			return fmt.Errorf("%w: plugin %s: %s", ErrUnknownAgentType, c.path, st.Message())
+		if err := c.statusError(st.Code(), st.Message(), typ, wo); err != nil {
+			return err
 		}
 	}
 	// The connection broke. A dead process explains why; give it a moment
@@ -156,6 +179,20 @@ func (c *Client) callError(ctx context.Context, task *Task, err error) error {
 	default:
 	}
 	return &CrashError{AgentType: c.agentType, Path: c.path, PID: c.PID(), Err: fmt.Errorf("connection lost: %w", err)}
+}
+
+// statusError is the error of a call that the plugin ended with the
+// status code, or nil for a code that does not say the agent's own word.
+func (c *Client) statusError(code codes.Code, msg, typ, wo string) error {
+	switch code {
+	case codes.Aborted:
+		return &AgentError{AgentType: typ, WorkOrderID: wo, Message: msg}
+	case codes.InvalidArgument:
+		return &AgentError{AgentType: typ, WorkOrderID: wo, Message: msg, Invalid: true}
+	case codes.Unimplemented:
+		return fmt.Errorf("%w: plugin %s: %s", ErrUnknownAgentType, c.path, msg)
+	}
+	return nil
 }
 
 // contextError is the error of a call whose context ended: the crash or

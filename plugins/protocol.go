@@ -5,15 +5,31 @@ import (
 	"regexp"
 
 	plugin "github.com/hashicorp/go-plugin"
+	pb "github.com/hive-swarm/hive/plugins/proto"
 )
 
 // ProtocolVersion is the newest version of the agent plugin protocol, the
 // one plugins/proto describes. Hosts offer every version in
-// SupportedVersions; the SDK serves this one.
-const ProtocolVersion = 1
+// SupportedVersions; the SDK serves every one of them too, and the
+// handshake picks the newest both sides speak.
+//
+// Version 1 runs each task on its own Execute call. Version 2 adds the
+// Session call: one long-lived stream per connection that multiplexes
+// every task, which costs the host and the plugin far less CPU per task
+// than a stream per task.
+const ProtocolVersion = 2
+
+// ProtocolVersionExecute is the oldest version hosts still speak: one
+// Execute call per task.
+const ProtocolVersionExecute = 1
 
 // SupportedVersions are the protocol versions a host speaks, newest first.
-func SupportedVersions() []int { return []int{ProtocolVersion} }
+func SupportedVersions() []int { return []int{ProtocolVersion, ProtocolVersionExecute} }
+
+// SessionWindow is the number of progress and log events of one task a
+// plugin may send on a Session beyond those the host has granted back;
+// it bounds what the host buffers per task.
+const SessionWindow = int(pb.SessionWindow_SESSION_WINDOW)
 
 // The go-plugin handshake. The magic cookie is not a security measure: it
 // only tells a binary that it was started as a Hive agent plugin, so that

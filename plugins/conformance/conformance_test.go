@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hive-swarm/hive/plugins"
 	"github.com/hive-swarm/hive/plugins/internal/plugintest"
 	"go.uber.org/goleak"
 )
@@ -76,7 +77,7 @@ func TestBuiltInAgentsConform(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := run(t, Config{Path: build(t, tc.pkg, "hive-agent-"+tc.name), Payload: []byte(tc.payload)})
-			if !rep.Passed || len(rep.Checks) != 8 || rep.ProtocolVersion != 1 || rep.Types[0] != tc.name {
+			if !rep.Passed || len(rep.Checks) != 8 || rep.ProtocolVersion != plugins.ProtocolVersion || rep.Types[0] != tc.name {
 				t.Fatalf("failed: %+v", rep.Failed())
 			}
 			if p, f, s := rep.Counts(); p != 8 || f != 0 || s != 0 {
@@ -112,7 +113,7 @@ func TestAFuturePluginFails(t *testing.T) {
 		CheckHandshake: Fail, CheckDescribe: Skip, CheckExecute: Skip, CheckStreaming: Skip,
 		CheckCancellation: Skip, CheckCrash: Skip, CheckVersion: Pass,
 	})
-	if d := rep.Checks[0].Detail; !strings.Contains(d, "version 99") || !strings.Contains(d, "version 1") {
+	if d := rep.Checks[0].Detail; !strings.Contains(d, "version 99") || !strings.Contains(d, fmt.Sprintf("version %d", plugins.ProtocolVersion)) {
 		t.Fatalf("the handshake does not name both versions: %s", d)
 	}
 }

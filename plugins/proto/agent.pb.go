@@ -3,7 +3,10 @@
 // A Hive node (the host) runs agent plugins as child processes through
 // hashicorp/go-plugin and talks to them over gRPC with this service. The
 // go-plugin handshake negotiates the application protocol version; this file
-// is version 1 of it (package hive.agent.v1).
+// describes versions 1 and 2 of it (package hive.agent.v1). Version 2 is
+// version 1 plus the Session RPC: a host that negotiated version 2 runs
+// tasks on Session, one that negotiated version 1 calls Execute per task.
+// A plugin that offers version 2 serves both RPCs.
 //
 // Compatibility rules: within one protocol version only additive changes are
 // allowed (new fields, new enum values, new messages, new RPCs that a host
@@ -36,6 +39,55 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// SessionWindow is the per-task event window of Session.
+type SessionWindow int32
+
+const (
+	SessionWindow_SESSION_WINDOW_UNSPECIFIED SessionWindow = 0
+	// SESSION_WINDOW is the number of progress and log events a plugin may
+	// send for one task before the host's first credit.
+	SessionWindow_SESSION_WINDOW SessionWindow = 32
+)
+
+// Enum value maps for SessionWindow.
+var (
+	SessionWindow_name = map[int32]string{
+		0:  "SESSION_WINDOW_UNSPECIFIED",
+		32: "SESSION_WINDOW",
+	}
+	SessionWindow_value = map[string]int32{
+		"SESSION_WINDOW_UNSPECIFIED": 0,
+		"SESSION_WINDOW":             32,
+	}
+)
+
+func (x SessionWindow) Enum() *SessionWindow {
+	p := new(SessionWindow)
+	*p = x
+	return p
+}
+
+func (x SessionWindow) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SessionWindow) Descriptor() protoreflect.EnumDescriptor {
+	return file_agent_proto_enumTypes[0].Descriptor()
+}
+
+func (SessionWindow) Type() protoreflect.EnumType {
+	return &file_agent_proto_enumTypes[0]
+}
+
+func (x SessionWindow) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SessionWindow.Descriptor instead.
+func (SessionWindow) EnumDescriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{0}
+}
 
 type Stream int32
 
@@ -74,11 +126,11 @@ func (x Stream) String() string {
 }
 
 func (Stream) Descriptor() protoreflect.EnumDescriptor {
-	return file_agent_proto_enumTypes[0].Descriptor()
+	return file_agent_proto_enumTypes[1].Descriptor()
 }
 
 func (Stream) Type() protoreflect.EnumType {
-	return &file_agent_proto_enumTypes[0]
+	return &file_agent_proto_enumTypes[1]
 }
 
 func (x Stream) Number() protoreflect.EnumNumber {
@@ -87,7 +139,351 @@ func (x Stream) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Stream.Descriptor instead.
 func (Stream) EnumDescriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{1}
+}
+
+// SessionRequest is one message from the host on a Session.
+type SessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// task_id names a task within the session; the host numbers tasks and
+	// never reuses an id on the same session.
+	TaskId uint64 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// Types that are valid to be assigned to Request:
+	//
+	//	*SessionRequest_Start
+	//	*SessionRequest_Cancel
+	//	*SessionRequest_Credit
+	Request       isSessionRequest_Request `protobuf_oneof:"request"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionRequest) Reset() {
+	*x = SessionRequest{}
+	mi := &file_agent_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionRequest) ProtoMessage() {}
+
+func (x *SessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionRequest.ProtoReflect.Descriptor instead.
+func (*SessionRequest) Descriptor() ([]byte, []int) {
 	return file_agent_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *SessionRequest) GetTaskId() uint64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
+
+func (x *SessionRequest) GetRequest() isSessionRequest_Request {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *SessionRequest) GetStart() *ExecuteRequest {
+	if x != nil {
+		if x, ok := x.Request.(*SessionRequest_Start); ok {
+			return x.Start
+		}
+	}
+	return nil
+}
+
+func (x *SessionRequest) GetCancel() *CancelTask {
+	if x != nil {
+		if x, ok := x.Request.(*SessionRequest_Cancel); ok {
+			return x.Cancel
+		}
+	}
+	return nil
+}
+
+func (x *SessionRequest) GetCredit() *Credit {
+	if x != nil {
+		if x, ok := x.Request.(*SessionRequest_Credit); ok {
+			return x.Credit
+		}
+	}
+	return nil
+}
+
+type isSessionRequest_Request interface {
+	isSessionRequest_Request()
+}
+
+type SessionRequest_Start struct {
+	// start runs a task, as ExecuteRequest does on Execute.
+	Start *ExecuteRequest `protobuf:"bytes,2,opt,name=start,proto3,oneof"`
+}
+
+type SessionRequest_Cancel struct {
+	// cancel cancels the task's handler; unknown ids are ignored.
+	Cancel *CancelTask `protobuf:"bytes,3,opt,name=cancel,proto3,oneof"`
+}
+
+type SessionRequest_Credit struct {
+	// credit grants the plugin more events of the task.
+	Credit *Credit `protobuf:"bytes,4,opt,name=credit,proto3,oneof"`
+}
+
+func (*SessionRequest_Start) isSessionRequest_Request() {}
+
+func (*SessionRequest_Cancel) isSessionRequest_Request() {}
+
+func (*SessionRequest_Credit) isSessionRequest_Request() {}
+
+type CancelTask struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelTask) Reset() {
+	*x = CancelTask{}
+	mi := &file_agent_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelTask) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelTask) ProtoMessage() {}
+
+func (x *CancelTask) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelTask.ProtoReflect.Descriptor instead.
+func (*CancelTask) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{1}
+}
+
+type Credit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// events is the number of events the host has consumed since its last
+	// credit for the task.
+	Events        uint32 `protobuf:"varint,1,opt,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Credit) Reset() {
+	*x = Credit{}
+	mi := &file_agent_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Credit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Credit) ProtoMessage() {}
+
+func (x *Credit) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Credit.ProtoReflect.Descriptor instead.
+func (*Credit) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Credit) GetEvents() uint32 {
+	if x != nil {
+		return x.Events
+	}
+	return 0
+}
+
+// SessionEvent is one message from the plugin on a Session.
+type SessionEvent struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TaskId uint64                 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*SessionEvent_Event
+	//	*SessionEvent_Failure
+	Kind          isSessionEvent_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionEvent) Reset() {
+	*x = SessionEvent{}
+	mi := &file_agent_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionEvent) ProtoMessage() {}
+
+func (x *SessionEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
+func (*SessionEvent) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SessionEvent) GetTaskId() uint64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
+
+func (x *SessionEvent) GetKind() isSessionEvent_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *SessionEvent) GetEvent() *ExecuteEvent {
+	if x != nil {
+		if x, ok := x.Kind.(*SessionEvent_Event); ok {
+			return x.Event
+		}
+	}
+	return nil
+}
+
+func (x *SessionEvent) GetFailure() *TaskFailure {
+	if x != nil {
+		if x, ok := x.Kind.(*SessionEvent_Failure); ok {
+			return x.Failure
+		}
+	}
+	return nil
+}
+
+type isSessionEvent_Kind interface {
+	isSessionEvent_Kind()
+}
+
+type SessionEvent_Event struct {
+	// event is the task's next event, as on Execute: seq numbers them
+	// 1, 2, 3, … per task; a result is the task's last message.
+	Event *ExecuteEvent `protobuf:"bytes,2,opt,name=event,proto3,oneof"`
+}
+
+type SessionEvent_Failure struct {
+	// failure ends a task without a result, as an error status ends
+	// Execute.
+	Failure *TaskFailure `protobuf:"bytes,3,opt,name=failure,proto3,oneof"`
+}
+
+func (*SessionEvent_Event) isSessionEvent_Kind() {}
+
+func (*SessionEvent_Failure) isSessionEvent_Kind() {}
+
+// TaskFailure is a task that ended without a result.
+type TaskFailure struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// code is the gRPC status code Execute would have ended with (ABORTED,
+	// INVALID_ARGUMENT, UNIMPLEMENTED, CANCELLED, DEADLINE_EXCEEDED).
+	Code          uint32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskFailure) Reset() {
+	*x = TaskFailure{}
+	mi := &file_agent_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskFailure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskFailure) ProtoMessage() {}
+
+func (x *TaskFailure) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskFailure.ProtoReflect.Descriptor instead.
+func (*TaskFailure) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *TaskFailure) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *TaskFailure) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
 }
 
 type DescribeRequest struct {
@@ -98,7 +494,7 @@ type DescribeRequest struct {
 
 func (x *DescribeRequest) Reset() {
 	*x = DescribeRequest{}
-	mi := &file_agent_proto_msgTypes[0]
+	mi := &file_agent_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -110,7 +506,7 @@ func (x *DescribeRequest) String() string {
 func (*DescribeRequest) ProtoMessage() {}
 
 func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[0]
+	mi := &file_agent_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -123,7 +519,7 @@ func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeRequest.ProtoReflect.Descriptor instead.
 func (*DescribeRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{0}
+	return file_agent_proto_rawDescGZIP(), []int{5}
 }
 
 type DescribeResponse struct {
@@ -143,7 +539,7 @@ type DescribeResponse struct {
 
 func (x *DescribeResponse) Reset() {
 	*x = DescribeResponse{}
-	mi := &file_agent_proto_msgTypes[1]
+	mi := &file_agent_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -155,7 +551,7 @@ func (x *DescribeResponse) String() string {
 func (*DescribeResponse) ProtoMessage() {}
 
 func (x *DescribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[1]
+	mi := &file_agent_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -168,7 +564,7 @@ func (x *DescribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeResponse.ProtoReflect.Descriptor instead.
 func (*DescribeResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{1}
+	return file_agent_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DescribeResponse) GetName() string {
@@ -222,7 +618,7 @@ type AgentType struct {
 
 func (x *AgentType) Reset() {
 	*x = AgentType{}
-	mi := &file_agent_proto_msgTypes[2]
+	mi := &file_agent_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -234,7 +630,7 @@ func (x *AgentType) String() string {
 func (*AgentType) ProtoMessage() {}
 
 func (x *AgentType) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[2]
+	mi := &file_agent_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -247,7 +643,7 @@ func (x *AgentType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentType.ProtoReflect.Descriptor instead.
 func (*AgentType) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{2}
+	return file_agent_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AgentType) GetName() string {
@@ -294,7 +690,7 @@ type ExecuteRequest struct {
 
 func (x *ExecuteRequest) Reset() {
 	*x = ExecuteRequest{}
-	mi := &file_agent_proto_msgTypes[3]
+	mi := &file_agent_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -306,7 +702,7 @@ func (x *ExecuteRequest) String() string {
 func (*ExecuteRequest) ProtoMessage() {}
 
 func (x *ExecuteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[3]
+	mi := &file_agent_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -319,7 +715,7 @@ func (x *ExecuteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteRequest.ProtoReflect.Descriptor instead.
 func (*ExecuteRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{3}
+	return file_agent_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ExecuteRequest) GetTask() *Task {
@@ -354,7 +750,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_agent_proto_msgTypes[4]
+	mi := &file_agent_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +762,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[4]
+	mi := &file_agent_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +775,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{4}
+	return file_agent_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Task) GetWorkOrderId() string {
@@ -464,7 +860,7 @@ type ExecuteEvent struct {
 
 func (x *ExecuteEvent) Reset() {
 	*x = ExecuteEvent{}
-	mi := &file_agent_proto_msgTypes[5]
+	mi := &file_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -476,7 +872,7 @@ func (x *ExecuteEvent) String() string {
 func (*ExecuteEvent) ProtoMessage() {}
 
 func (x *ExecuteEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[5]
+	mi := &file_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -489,7 +885,7 @@ func (x *ExecuteEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteEvent.ProtoReflect.Descriptor instead.
 func (*ExecuteEvent) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{5}
+	return file_agent_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ExecuteEvent) GetSeq() uint64 {
@@ -575,7 +971,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_agent_proto_msgTypes[6]
+	mi := &file_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +983,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[6]
+	mi := &file_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +996,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{6}
+	return file_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Progress) GetStage() string {
@@ -635,7 +1031,7 @@ type LogLine struct {
 
 func (x *LogLine) Reset() {
 	*x = LogLine{}
-	mi := &file_agent_proto_msgTypes[7]
+	mi := &file_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +1043,7 @@ func (x *LogLine) String() string {
 func (*LogLine) ProtoMessage() {}
 
 func (x *LogLine) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[7]
+	mi := &file_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +1056,7 @@ func (x *LogLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogLine.ProtoReflect.Descriptor instead.
 func (*LogLine) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{7}
+	return file_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *LogLine) GetStream() Stream {
@@ -697,7 +1093,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_agent_proto_msgTypes[8]
+	mi := &file_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +1105,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[8]
+	mi := &file_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +1118,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{8}
+	return file_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Result) GetExitStatus() int32 {
@@ -783,7 +1179,7 @@ type Artifact struct {
 
 func (x *Artifact) Reset() {
 	*x = Artifact{}
-	mi := &file_agent_proto_msgTypes[9]
+	mi := &file_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +1191,7 @@ func (x *Artifact) String() string {
 func (*Artifact) ProtoMessage() {}
 
 func (x *Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[9]
+	mi := &file_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +1204,7 @@ func (x *Artifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Artifact.ProtoReflect.Descriptor instead.
 func (*Artifact) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{9}
+	return file_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Artifact) GetName() string {
@@ -850,7 +1246,25 @@ var File_agent_proto protoreflect.FileDescriptor
 
 const file_agent_proto_rawDesc = "" +
 	"\n" +
-	"\vagent.proto\x12\rhive.agent.v1\"\x11\n" +
+	"\vagent.proto\x12\rhive.agent.v1\"\xd1\x01\n" +
+	"\x0eSessionRequest\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x125\n" +
+	"\x05start\x18\x02 \x01(\v2\x1d.hive.agent.v1.ExecuteRequestH\x00R\x05start\x123\n" +
+	"\x06cancel\x18\x03 \x01(\v2\x19.hive.agent.v1.CancelTaskH\x00R\x06cancel\x12/\n" +
+	"\x06credit\x18\x04 \x01(\v2\x15.hive.agent.v1.CreditH\x00R\x06creditB\t\n" +
+	"\arequest\"\f\n" +
+	"\n" +
+	"CancelTask\" \n" +
+	"\x06Credit\x12\x16\n" +
+	"\x06events\x18\x01 \x01(\rR\x06events\"\x9c\x01\n" +
+	"\fSessionEvent\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x123\n" +
+	"\x05event\x18\x02 \x01(\v2\x1b.hive.agent.v1.ExecuteEventH\x00R\x05event\x126\n" +
+	"\afailure\x18\x03 \x01(\v2\x1a.hive.agent.v1.TaskFailureH\x00R\afailureB\x06\n" +
+	"\x04kind\";\n" +
+	"\vTaskFailure\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\x11\n" +
 	"\x0fDescribeRequest\"\x8c\x01\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -908,15 +1322,19 @@ const file_agent_proto_rawDesc = "" +
 	"\x04size\x18\x03 \x01(\x04R\x04size\x12\x16\n" +
 	"\x06sha256\x18\x04 \x01(\fR\x06sha256\x12\x1d\n" +
 	"\n" +
-	"media_type\x18\x05 \x01(\tR\tmediaType*X\n" +
+	"media_type\x18\x05 \x01(\tR\tmediaType*C\n" +
+	"\rSessionWindow\x12\x1e\n" +
+	"\x1aSESSION_WINDOW_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eSESSION_WINDOW\x10 *X\n" +
 	"\x06Stream\x12\x16\n" +
 	"\x12STREAM_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fSTREAM_AGENT\x10\x01\x12\x11\n" +
 	"\rSTREAM_STDOUT\x10\x02\x12\x11\n" +
-	"\rSTREAM_STDERR\x10\x032\x9d\x01\n" +
+	"\rSTREAM_STDERR\x10\x032\xe8\x01\n" +
 	"\x05Agent\x12K\n" +
 	"\bDescribe\x12\x1e.hive.agent.v1.DescribeRequest\x1a\x1f.hive.agent.v1.DescribeResponse\x12G\n" +
-	"\aExecute\x12\x1d.hive.agent.v1.ExecuteRequest\x1a\x1b.hive.agent.v1.ExecuteEvent0\x01B0Z.github.com/hive-swarm/hive/plugins/proto;protob\x06proto3"
+	"\aExecute\x12\x1d.hive.agent.v1.ExecuteRequest\x1a\x1b.hive.agent.v1.ExecuteEvent0\x01\x12I\n" +
+	"\aSession\x12\x1d.hive.agent.v1.SessionRequest\x1a\x1b.hive.agent.v1.SessionEvent(\x010\x01B0Z.github.com/hive-swarm/hive/plugins/proto;protob\x06proto3"
 
 var (
 	file_agent_proto_rawDescOnce sync.Once
@@ -930,40 +1348,53 @@ func file_agent_proto_rawDescGZIP() []byte {
 	return file_agent_proto_rawDescData
 }
 
-var file_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_agent_proto_goTypes = []any{
-	(Stream)(0),              // 0: hive.agent.v1.Stream
-	(*DescribeRequest)(nil),  // 1: hive.agent.v1.DescribeRequest
-	(*DescribeResponse)(nil), // 2: hive.agent.v1.DescribeResponse
-	(*AgentType)(nil),        // 3: hive.agent.v1.AgentType
-	(*ExecuteRequest)(nil),   // 4: hive.agent.v1.ExecuteRequest
-	(*Task)(nil),             // 5: hive.agent.v1.Task
-	(*ExecuteEvent)(nil),     // 6: hive.agent.v1.ExecuteEvent
-	(*Progress)(nil),         // 7: hive.agent.v1.Progress
-	(*LogLine)(nil),          // 8: hive.agent.v1.LogLine
-	(*Result)(nil),           // 9: hive.agent.v1.Result
-	(*Artifact)(nil),         // 10: hive.agent.v1.Artifact
-	nil,                      // 11: hive.agent.v1.Result.OutputsEntry
+	(SessionWindow)(0),       // 0: hive.agent.v1.SessionWindow
+	(Stream)(0),              // 1: hive.agent.v1.Stream
+	(*SessionRequest)(nil),   // 2: hive.agent.v1.SessionRequest
+	(*CancelTask)(nil),       // 3: hive.agent.v1.CancelTask
+	(*Credit)(nil),           // 4: hive.agent.v1.Credit
+	(*SessionEvent)(nil),     // 5: hive.agent.v1.SessionEvent
+	(*TaskFailure)(nil),      // 6: hive.agent.v1.TaskFailure
+	(*DescribeRequest)(nil),  // 7: hive.agent.v1.DescribeRequest
+	(*DescribeResponse)(nil), // 8: hive.agent.v1.DescribeResponse
+	(*AgentType)(nil),        // 9: hive.agent.v1.AgentType
+	(*ExecuteRequest)(nil),   // 10: hive.agent.v1.ExecuteRequest
+	(*Task)(nil),             // 11: hive.agent.v1.Task
+	(*ExecuteEvent)(nil),     // 12: hive.agent.v1.ExecuteEvent
+	(*Progress)(nil),         // 13: hive.agent.v1.Progress
+	(*LogLine)(nil),          // 14: hive.agent.v1.LogLine
+	(*Result)(nil),           // 15: hive.agent.v1.Result
+	(*Artifact)(nil),         // 16: hive.agent.v1.Artifact
+	nil,                      // 17: hive.agent.v1.Result.OutputsEntry
 }
 var file_agent_proto_depIdxs = []int32{
-	3,  // 0: hive.agent.v1.DescribeResponse.types:type_name -> hive.agent.v1.AgentType
-	5,  // 1: hive.agent.v1.ExecuteRequest.task:type_name -> hive.agent.v1.Task
-	7,  // 2: hive.agent.v1.ExecuteEvent.progress:type_name -> hive.agent.v1.Progress
-	8,  // 3: hive.agent.v1.ExecuteEvent.log:type_name -> hive.agent.v1.LogLine
-	9,  // 4: hive.agent.v1.ExecuteEvent.result:type_name -> hive.agent.v1.Result
-	0,  // 5: hive.agent.v1.LogLine.stream:type_name -> hive.agent.v1.Stream
-	11, // 6: hive.agent.v1.Result.outputs:type_name -> hive.agent.v1.Result.OutputsEntry
-	10, // 7: hive.agent.v1.Result.artifacts:type_name -> hive.agent.v1.Artifact
-	1,  // 8: hive.agent.v1.Agent.Describe:input_type -> hive.agent.v1.DescribeRequest
-	4,  // 9: hive.agent.v1.Agent.Execute:input_type -> hive.agent.v1.ExecuteRequest
-	2,  // 10: hive.agent.v1.Agent.Describe:output_type -> hive.agent.v1.DescribeResponse
-	6,  // 11: hive.agent.v1.Agent.Execute:output_type -> hive.agent.v1.ExecuteEvent
-	10, // [10:12] is the sub-list for method output_type
-	8,  // [8:10] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	10, // 0: hive.agent.v1.SessionRequest.start:type_name -> hive.agent.v1.ExecuteRequest
+	3,  // 1: hive.agent.v1.SessionRequest.cancel:type_name -> hive.agent.v1.CancelTask
+	4,  // 2: hive.agent.v1.SessionRequest.credit:type_name -> hive.agent.v1.Credit
+	12, // 3: hive.agent.v1.SessionEvent.event:type_name -> hive.agent.v1.ExecuteEvent
+	6,  // 4: hive.agent.v1.SessionEvent.failure:type_name -> hive.agent.v1.TaskFailure
+	9,  // 5: hive.agent.v1.DescribeResponse.types:type_name -> hive.agent.v1.AgentType
+	11, // 6: hive.agent.v1.ExecuteRequest.task:type_name -> hive.agent.v1.Task
+	13, // 7: hive.agent.v1.ExecuteEvent.progress:type_name -> hive.agent.v1.Progress
+	14, // 8: hive.agent.v1.ExecuteEvent.log:type_name -> hive.agent.v1.LogLine
+	15, // 9: hive.agent.v1.ExecuteEvent.result:type_name -> hive.agent.v1.Result
+	1,  // 10: hive.agent.v1.LogLine.stream:type_name -> hive.agent.v1.Stream
+	17, // 11: hive.agent.v1.Result.outputs:type_name -> hive.agent.v1.Result.OutputsEntry
+	16, // 12: hive.agent.v1.Result.artifacts:type_name -> hive.agent.v1.Artifact
+	7,  // 13: hive.agent.v1.Agent.Describe:input_type -> hive.agent.v1.DescribeRequest
+	10, // 14: hive.agent.v1.Agent.Execute:input_type -> hive.agent.v1.ExecuteRequest
+	2,  // 15: hive.agent.v1.Agent.Session:input_type -> hive.agent.v1.SessionRequest
+	8,  // 16: hive.agent.v1.Agent.Describe:output_type -> hive.agent.v1.DescribeResponse
+	12, // 17: hive.agent.v1.Agent.Execute:output_type -> hive.agent.v1.ExecuteEvent
+	5,  // 18: hive.agent.v1.Agent.Session:output_type -> hive.agent.v1.SessionEvent
+	16, // [16:19] is the sub-list for method output_type
+	13, // [13:16] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_agent_proto_init() }
@@ -971,7 +1402,16 @@ func file_agent_proto_init() {
 	if File_agent_proto != nil {
 		return
 	}
-	file_agent_proto_msgTypes[5].OneofWrappers = []any{
+	file_agent_proto_msgTypes[0].OneofWrappers = []any{
+		(*SessionRequest_Start)(nil),
+		(*SessionRequest_Cancel)(nil),
+		(*SessionRequest_Credit)(nil),
+	}
+	file_agent_proto_msgTypes[3].OneofWrappers = []any{
+		(*SessionEvent_Event)(nil),
+		(*SessionEvent_Failure)(nil),
+	}
+	file_agent_proto_msgTypes[10].OneofWrappers = []any{
 		(*ExecuteEvent_Progress)(nil),
 		(*ExecuteEvent_Log)(nil),
 		(*ExecuteEvent_Result)(nil),
@@ -981,8 +1421,8 @@ func file_agent_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agent_proto_rawDesc), len(file_agent_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   11,
+			NumEnums:      2,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -3,7 +3,10 @@
 // A Hive node (the host) runs agent plugins as child processes through
 // hashicorp/go-plugin and talks to them over gRPC with this service. The
 // go-plugin handshake negotiates the application protocol version; this file
-// is version 1 of it (package hive.agent.v1).
+// describes versions 1 and 2 of it (package hive.agent.v1). Version 2 is
+// version 1 plus the Session RPC: a host that negotiated version 2 runs
+// tasks on Session, one that negotiated version 1 calls Execute per task.
+// A plugin that offers version 2 serves both RPCs.
 //
 // Compatibility rules: within one protocol version only additive changes are
 // allowed (new fields, new enum values, new messages, new RPCs that a host
@@ -37,6 +40,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	Agent_Describe_FullMethodName = "/hive.agent.v1.Agent/Describe"
 	Agent_Execute_FullMethodName  = "/hive.agent.v1.Agent/Execute"
+	Agent_Session_FullMethodName  = "/hive.agent.v1.Agent/Session"
 )
 
 // AgentClient is the client API for Agent service.
@@ -55,6 +59,18 @@ type AgentClient interface {
 	// DEADLINE_EXCEEDED when the host's context ended. Cancelling the call
 	// cancels the context of the plugin's handler.
 	Execute(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExecuteEvent], error)
+	// Session (protocol version 2) multiplexes tasks on one long-lived
+	// stream per connection. The host sends start, cancel and credit
+	// messages; the plugin sends each task's events, numbered and verified
+	// as on Execute, ending with exactly one result or one failure, after
+	// which the task id is retired. Flow control is per task: the plugin
+	// may have at most SESSION_WINDOW progress and log events of a task
+	// that the host has not yet granted back with a credit message (the
+	// result and the failure need no credit), so one slow task never holds
+	// up the others. Cancelling a task cancels the context of the plugin's
+	// handler. When the stream ends every task on it ends: the plugin
+	// cancels them, the host fails them as a crash.
+	Session(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SessionRequest, SessionEvent], error)
 }
 
 type agentClient struct {
@@ -94,6 +110,19 @@ func (c *agentClient) Execute(ctx context.Context, in *ExecuteRequest, opts ...g
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Agent_ExecuteClient = grpc.ServerStreamingClient[ExecuteEvent]
 
+func (c *agentClient) Session(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SessionRequest, SessionEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Agent_ServiceDesc.Streams[1], Agent_Session_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SessionRequest, SessionEvent]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Agent_SessionClient = grpc.BidiStreamingClient[SessionRequest, SessionEvent]
+
 // AgentServer is the server API for Agent service.
 // All implementations must embed UnimplementedAgentServer
 // for forward compatibility.
@@ -110,6 +139,18 @@ type AgentServer interface {
 	// DEADLINE_EXCEEDED when the host's context ended. Cancelling the call
 	// cancels the context of the plugin's handler.
 	Execute(*ExecuteRequest, grpc.ServerStreamingServer[ExecuteEvent]) error
+	// Session (protocol version 2) multiplexes tasks on one long-lived
+	// stream per connection. The host sends start, cancel and credit
+	// messages; the plugin sends each task's events, numbered and verified
+	// as on Execute, ending with exactly one result or one failure, after
+	// which the task id is retired. Flow control is per task: the plugin
+	// may have at most SESSION_WINDOW progress and log events of a task
+	// that the host has not yet granted back with a credit message (the
+	// result and the failure need no credit), so one slow task never holds
+	// up the others. Cancelling a task cancels the context of the plugin's
+	// handler. When the stream ends every task on it ends: the plugin
+	// cancels them, the host fails them as a crash.
+	Session(grpc.BidiStreamingServer[SessionRequest, SessionEvent]) error
 	mustEmbedUnimplementedAgentServer()
 }
 
@@ -125,6 +166,9 @@ func (UnimplementedAgentServer) Describe(context.Context, *DescribeRequest) (*De
 }
 func (UnimplementedAgentServer) Execute(*ExecuteRequest, grpc.ServerStreamingServer[ExecuteEvent]) error {
 	return status.Error(codes.Unimplemented, "method Execute not implemented")
+}
+func (UnimplementedAgentServer) Session(grpc.BidiStreamingServer[SessionRequest, SessionEvent]) error {
+	return status.Error(codes.Unimplemented, "method Session not implemented")
 }
 func (UnimplementedAgentServer) mustEmbedUnimplementedAgentServer() {}
 func (UnimplementedAgentServer) testEmbeddedByValue()               {}
@@ -176,6 +220,13 @@ func _Agent_Execute_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Agent_ExecuteServer = grpc.ServerStreamingServer[ExecuteEvent]
 
+func _Agent_Session_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(AgentServer).Session(&grpc.GenericServerStream[SessionRequest, SessionEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Agent_SessionServer = grpc.BidiStreamingServer[SessionRequest, SessionEvent]
+
 // Agent_ServiceDesc is the grpc.ServiceDesc for Agent service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -193,6 +244,12 @@ var Agent_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "Execute",
 			Handler:       _Agent_Execute_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "Session",
+			Handler:       _Agent_Session_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "agent.proto",

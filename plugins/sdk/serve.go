@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
@@ -18,7 +19,16 @@ import (
 type Option func(*serveConfig)
 
 type serveConfig struct {
-	logger hclog.Logger
+	logger   hclog.Logger
+	versions []int
+}
+
+// WithProtocolVersions limits the protocol versions the plugin offers
+// (by default every version in plugins.SupportedVersions). It exists to
+// test hosts against plugins of older protocol versions; a plugin has no
+// other reason to use it.
+func WithProtocolVersions(versions ...int) Option {
+	return func(c *serveConfig) { c.versions = versions }
 }
 
 // WithLogger makes the plugin log through l instead of the default: JSON
@@ -57,11 +67,20 @@ func Serve(agent Agent, opts ...Option) {
 		os.Exit(1)
 	}
 	srv := newServer(agent, desc, cfg.logger, os.Getenv(plugins.ProbeEnv) == "1")
+	if len(cfg.versions) == 0 {
+		cfg.versions = plugins.SupportedVersions()
+	}
+	// One server for every version: a host that negotiated version 1
+	// only calls Execute, one at version 2 runs tasks on Session.
+	sets := make(map[int]plugin.PluginSet, len(cfg.versions))
+	for _, v := range cfg.versions {
+		sets[v] = plugin.PluginSet{plugins.PluginName: &servePlugin{srv: srv}}
+	}
+	handshake := plugins.Handshake()
+	handshake.ProtocolVersion = uint(slices.Max(cfg.versions))
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: plugins.Handshake(),
-		VersionedPlugins: map[int]plugin.PluginSet{
-			plugins.ProtocolVersion: {plugins.PluginName: &servePlugin{srv: srv}},
-		},
+		HandshakeConfig:  handshake,
+		VersionedPlugins: sets,
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			return grpc.NewServer(append(opts,
 				grpc.MaxRecvMsgSize(plugins.MaxMessageSize),

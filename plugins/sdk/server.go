@@ -39,8 +39,19 @@ func (s *server) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeRes
 }
 
 func (s *server) Execute(req *pb.ExecuteRequest, stream pb.Agent_ExecuteServer) error {
-	task := plugins.TaskFromProto(req.GetTask())
-	ctx, cancel := taskContext(stream.Context(), task.Deadline)
+	rep := newReporter(streamSink{stream})
+	res, err := s.run(stream.Context(), plugins.TaskFromProto(req.GetTask()), rep)
+	if err != nil {
+		return err
+	}
+	return rep.finish(res)
+}
+
+// run runs task in a handler whose context ends with call's, its events
+// going to rep. It returns the result to finish rep with, or the status
+// error that ends the task instead.
+func (s *server) run(call context.Context, task *Task, rep *reporter) (*Result, error) {
+	ctx, cancel := taskContext(call, task.Deadline)
 	defer cancel()
 	handler := s.agent.Execute
 	switch {
@@ -51,15 +62,14 @@ func (s *server) Execute(req *pb.ExecuteRequest, stream pb.Agent_ExecuteServer) 
 		for i, t := range s.desc.Types {
 			names[i] = t.Name
 		}
-		return status.Errorf(codes.Unimplemented, "%s does not offer agent type %q (it offers %s)",
+		return nil, status.Errorf(codes.Unimplemented, "%s does not offer agent type %q (it offers %s)",
 			s.desc.Name, task.AgentType, strings.Join(names, ", "))
 	}
 	logger := s.logger.With("work_order", task.WorkOrderID, "attempt", task.Attempt, "agent_type", task.AgentType)
 	ctx = withLogger(ctx, logger)
-	rep := &reporter{stream: stream, logs: plugins.NewLogDigester()}
 
 	start := time.Now()
-	res, err := call(ctx, handler, task, rep, logger)
+	res, err := callHandler(ctx, handler, task, rep, logger)
 	if err == nil {
 		if res == nil {
 			res = &Result{}
@@ -71,10 +81,10 @@ func (s *server) Execute(req *pb.ExecuteRequest, stream pb.Agent_ExecuteServer) 
 	if err != nil {
 		rep.abandon()
 		logger.Debug("task ended without a result", "error", err, "duration", time.Since(start).String())
-		return statusOf(ctx, err)
+		return nil, statusOf(ctx, err)
 	}
 	logger.Debug("task done", "exit_status", res.ExitStatus, "duration", time.Since(start).String())
-	return rep.finish(res)
+	return res, nil
 }
 
 // taskContext is the context of a task's handler: the call's, ended at
@@ -97,9 +107,9 @@ func taskContext(call context.Context, deadline time.Time) (context.Context, con
 	}
 }
 
-// call runs the handler, turning a panic into an error so that one bad
+// callHandler runs the handler, turning a panic into an error so that one bad
 // task does not take down the tasks sharing the process.
-func call(ctx context.Context, handler func(context.Context, *Task, Reporter) (*Result, error),
+func callHandler(ctx context.Context, handler func(context.Context, *Task, Reporter) (*Result, error),
 	task *Task, rep Reporter, logger hclog.Logger) (res *Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -121,9 +131,20 @@ func statusOf(ctx context.Context, err error) error {
 	return status.Error(codes.Aborted, err.Error())
 }
 
-// reporter sends a task's events on its stream.
+// eventSink carries a task's events to the host.
+type eventSink interface {
+	// send sends ev; final marks the result, the task's last event.
+	send(ev *pb.ExecuteEvent, final bool) error
+}
+
+// streamSink is the Execute call's stream (protocol version 1).
+type streamSink struct{ stream pb.Agent_ExecuteServer }
+
+func (s streamSink) send(ev *pb.ExecuteEvent, _ bool) error { return s.stream.Send(ev) }
+
+// reporter numbers a task's events and sends them to its sink.
 type reporter struct {
-	stream pb.Agent_ExecuteServer
+	sink eventSink
 
 	mu   sync.Mutex
 	seq  uint64
@@ -133,6 +154,10 @@ type reporter struct {
 }
 
 var _ Reporter = (*reporter)(nil)
+
+func newReporter(sink eventSink) *reporter {
+	return &reporter{sink: sink, logs: plugins.NewLogDigester()}
+}
 
 func (r *reporter) Progress(stage string, percent float64, message string) {
 	r.mu.Lock()
@@ -161,13 +186,18 @@ func (r *reporter) Logf(format string, args ...any) {
 
 // sendLocked numbers and sends ev; it reports whether ev was sent.
 func (r *reporter) sendLocked(ev *pb.ExecuteEvent) bool {
+	return r.sendEventLocked(ev, false)
+}
+
+// sendEventLocked numbers and sends ev, the last one when final.
+func (r *reporter) sendEventLocked(ev *pb.ExecuteEvent, final bool) bool {
 	if r.done || r.err != nil {
 		return false
 	}
 	r.seq++
 	ev.Seq = r.seq
 	ev.TimeUnixNano = time.Now().UnixNano()
-	if err := r.stream.Send(ev); err != nil {
+	if err := r.sink.send(ev, final); err != nil {
 		r.err = err
 		return false
 	}
@@ -191,7 +221,7 @@ func (r *reporter) finish(res *Result) error {
 		return r.err
 	}
 	res.Seal(r.logs.Sum())
-	r.sendLocked(&pb.ExecuteEvent{Event: &pb.ExecuteEvent_Result{Result: res.Proto()}})
+	r.sendEventLocked(&pb.ExecuteEvent{Event: &pb.ExecuteEvent_Result{Result: res.Proto()}}, true)
 	r.done = true
 	return r.err
 }
