@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	"os"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,39 +27,9 @@ func TestAgentSecondSignalForcesExit(t *testing.T) {
 	}
 	t.Cleanup(func() { agentLeave = old })
 
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	app := newApp(strings.NewReader(""), stdout, stderr)
-	sigs := make(chan chan<- os.Signal, 1)
-	app.Metadata[metaRuntime] = &runtime{notify: func(ch chan<- os.Signal) func() {
-		sigs <- ch
-		return func() {}
-	}}
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Run([]string{"hive", "agent", "-dev", "--name", "agent-force",
-			"--http-port", "0", "--raft-port", "0", "--gossip-port", "0", "--log-level", "warn"})
-	}()
-	var ch chan<- os.Signal
-	select {
-	case ch = <-sigs:
-	case err := <-done:
-		t.Fatalf("agent returned before watching signals: %v\nstderr: %s", err, stderr)
-	}
-	httpLine := regexp.MustCompile(`HTTP:\s+http://(\S+)`)
-	var addr string
-	waitFor(t, 60*time.Second, "the banner", func() error {
-		select {
-		case err := <-done:
-			return stopPolling{fmt.Errorf("agent exited: %v\nstderr: %s", err, stderr)}
-		default:
-		}
-		m := httpLine.FindStringSubmatch(stdout.String())
-		if m == nil {
-			return fmt.Errorf("no HTTP address in %q", stdout)
-		}
-		addr = m[1]
-		return nil
-	})
+	a := startDevAgent(t, "agent-force")
+	ch, done, stderr := a.signals, a.done, a.stderr
+	addr := strings.TrimPrefix(a.url, "http://")
 
 	ch <- syscall.SIGTERM
 	select {

@@ -18,40 +18,8 @@ import (
 // free ports, talks to it through the CLI, and stops it the way an
 // operator does: the first signal makes it leave gracefully and return nil.
 func TestAgentDevRunsAndLeavesOnSignal(t *testing.T) {
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	app := newApp(strings.NewReader(""), stdout, stderr)
-	sigs := make(chan chan<- os.Signal, 1)
-	app.Metadata[metaRuntime] = &runtime{notify: func(ch chan<- os.Signal) func() {
-		sigs <- ch
-		return func() {}
-	}}
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Run([]string{"hive", "agent", "-dev", "--name", "agent-test",
-			"--http-port", "0", "--raft-port", "0", "--gossip-port", "0", "--log-level", "warn"})
-	}()
-	var ch chan<- os.Signal
-	select {
-	case ch = <-sigs:
-	case err := <-done:
-		t.Fatalf("agent returned before watching signals: %v\nstderr: %s", err, stderr)
-	}
-
-	httpLine := regexp.MustCompile(`HTTP:\s+(http://\S+)`)
-	var addr string
-	waitFor(t, 60*time.Second, "the banner", func() error {
-		select {
-		case err := <-done:
-			return stopPolling{fmt.Errorf("agent exited: %v\nstderr: %s", err, stderr)}
-		default:
-		}
-		m := httpLine.FindStringSubmatch(stdout.String())
-		if m == nil {
-			return fmt.Errorf("no HTTP address in %q", stdout)
-		}
-		addr = m[1]
-		return nil
-	})
+	a := startDevAgent(t, "agent-test")
+	ch, done, stdout, stderr, addr := a.signals, a.done, a.stdout, a.stderr, a.url
 	for _, want := range []string{"agent-test", "Raft:", "Gossip:", "Data dir:"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, stdout)
@@ -85,4 +53,50 @@ func TestAgentDevRunsAndLeavesOnSignal(t *testing.T) {
 	if !strings.Contains(stderr.String(), "leaving the swarm gracefully") {
 		t.Errorf("stderr does not say it is leaving: %s", stderr)
 	}
+}
+
+// devAgent is `hive agent -dev` running in-process on free ports, its
+// signals delivered by the test.
+type devAgent struct {
+	signals        chan<- os.Signal // the agent's signal channel
+	done           chan error       // receives what app.Run returned
+	stdout, stderr *syncBuffer
+	url            string // its HTTP API, from the banner
+}
+
+// startDevAgent runs `hive agent -dev --name name` and waits until it
+// watches signals and has printed its banner.
+func startDevAgent(t *testing.T, name string) *devAgent {
+	t.Helper()
+	a := &devAgent{done: make(chan error, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	app := newApp(strings.NewReader(""), a.stdout, a.stderr)
+	sigs := make(chan chan<- os.Signal, 1)
+	app.Metadata[metaRuntime] = &runtime{notify: func(ch chan<- os.Signal) func() {
+		sigs <- ch
+		return func() {}
+	}}
+	go func() {
+		a.done <- app.Run([]string{"hive", "agent", "-dev", "--name", name,
+			"--http-port", "0", "--raft-port", "0", "--gossip-port", "0", "--log-level", "warn"})
+	}()
+	select {
+	case a.signals = <-sigs:
+	case err := <-a.done:
+		t.Fatalf("agent returned before watching signals: %v\nstderr: %s", err, a.stderr)
+	}
+	httpLine := regexp.MustCompile(`HTTP:\s+(http://\S+)`)
+	waitFor(t, 60*time.Second, "the banner", func() error {
+		select {
+		case err := <-a.done:
+			return stopPolling{fmt.Errorf("agent exited: %v\nstderr: %s", err, a.stderr)}
+		default:
+		}
+		m := httpLine.FindStringSubmatch(a.stdout.String())
+		if m == nil {
+			return fmt.Errorf("no HTTP address in %q", a.stdout)
+		}
+		a.url = m[1]
+		return nil
+	})
+	return a
 }

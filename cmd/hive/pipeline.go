@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -124,22 +123,12 @@ func pipelineRun(c *cli.Context) error {
 	if strings.TrimSpace(req.Title) == "" {
 		return invalidf("--title is required")
 	}
-	if p := c.String("payload"); p != "" {
-		raw, err := readArgFile(c, p)
-		if err != nil {
-			return err
-		}
-		if !json.Valid(raw) {
-			return invalidf("--payload: not valid JSON")
-		}
-		req.Payload = raw
+	var err error
+	if req.Payload, err = payloadFlag(c); err != nil {
+		return err
 	}
-	if s := c.String("deadline"); s != "" {
-		t, err := parseTime("--deadline", s, now(), false)
-		if err != nil {
-			return err
-		}
-		req.Deadline = &t
+	if req.Deadline, err = deadlineFlag(c); err != nil {
+		return err
 	}
 	cl, err := client(c)
 	if err != nil {

@@ -127,15 +127,9 @@ func woCreate(c *cli.Context) error {
 		}
 		req.PriorityScore = s
 	}
-	if p := c.String("payload"); p != "" {
-		raw, err := readArgFile(c, p)
-		if err != nil {
-			return err
-		}
-		if !json.Valid(raw) {
-			return invalidf("--payload: not valid JSON")
-		}
-		req.Payload = raw
+	var err error
+	if req.Payload, err = payloadFlag(c); err != nil {
+		return err
 	}
 	if c.IsSet("effort") {
 		d := c.Duration("effort")
@@ -144,12 +138,8 @@ func woCreate(c *cli.Context) error {
 		}
 		req.Effort = int64((d + time.Second - 1) / time.Second)
 	}
-	if s := c.String("deadline"); s != "" {
-		t, err := parseTime("--deadline", s, now(), false)
-		if err != nil {
-			return err
-		}
-		req.Deadline = &t
+	if req.Deadline, err = deadlineFlag(c); err != nil {
+		return err
 	}
 	retry, err := retryPolicy(c)
 	if err != nil {
@@ -452,4 +442,35 @@ func woDep(c *cli.Context, add bool) error {
 		_, err := fmt.Fprintf(w, "%s depends on %s; it is %s\n", wo.ID, deps, stateText(wo))
 		return err
 	})
+}
+
+// payloadFlag is --payload (JSON, or @FILE), checked to be JSON; nil when
+// not given.
+func payloadFlag(c *cli.Context) (json.RawMessage, error) {
+	p := c.String("payload")
+	if p == "" {
+		return nil, nil
+	}
+	raw, err := readArgFile(c, p)
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid(raw) {
+		return nil, invalidf("--payload: not valid JSON")
+	}
+	return raw, nil
+}
+
+// deadlineFlag is --deadline (RFC 3339, or relative like +24h); nil when
+// not given.
+func deadlineFlag(c *cli.Context) (*time.Time, error) {
+	s := c.String("deadline")
+	if s == "" {
+		return nil, nil
+	}
+	t, err := parseTime("--deadline", s, now(), false)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
