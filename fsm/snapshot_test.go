@@ -193,34 +193,50 @@ func TestDeterminism(t *testing.T) {
 // equal replaying that log now, with the default scheduler config, the WIP
 // counters rebuilt, and no pipeline fields.
 func TestRestoreVersion1(t *testing.T) {
-	old, err := os.ReadFile("testdata/snapshot-v1.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if old[8] != snapVersionV1 {
-		t.Fatalf("testdata is version %d", old[8])
-	}
-	f := restoreFrom(t, old)
-	h := newHarness(t)
-	for _, c := range randomLog(11, 1500) {
-		h.applyRaw(c)
-	}
-	v := f.View()
-	if !bytes.Equal(viewSnapshot(t, v), h.snapshot()) {
-		t.Fatal("a version 1 snapshot restores to a different state than replaying its log")
-	}
+	h, v := restoreOldSnapshot(t, "testdata/snapshot-v1.bin", snapVersionV1, randomLog(11, 1500))
 	if !reflect.DeepEqual(v.SchedulerConfig(), DefaultSchedulerConfig()) {
 		t.Fatal("version 1 restores without the default scheduler config")
 	}
-	checkCounters(t, v)
 	if len(v.Active()) == 0 {
 		t.Fatal("testdata has no work in flight")
 	}
 	// Version 1 with a scheduler config record is refused.
-	bad := bytes.Clone(h.snapshot())
-	bad[8] = snapVersionV1
+	refusedAsVersion(t, h.snapshot(), snapVersionV1)
+}
+
+// restoreOldSnapshot restores the snapshot in file, written in an older
+// format version, and checks that it equals replaying log now; it returns
+// the replaying harness and the restored view.
+func restoreOldSnapshot(t *testing.T, file string, version byte, log []Command) (*harness, *View) {
+	t.Helper()
+	old, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old[8] != version {
+		t.Fatalf("%s is version %d, want %d", file, old[8], version)
+	}
+	f := restoreFrom(t, old)
+	h := newHarness(t)
+	for _, c := range log {
+		h.applyRaw(c)
+	}
+	v := f.View()
+	if !bytes.Equal(viewSnapshot(t, v), h.snapshot()) {
+		t.Fatalf("a version %d snapshot restores to a different state than replaying its log", version)
+	}
+	checkCounters(t, v)
+	return h, v
+}
+
+// refusedAsVersion checks that snap, written in the current format with
+// records an older version lacks, is refused when labelled as version.
+func refusedAsVersion(t *testing.T, snap []byte, version byte) {
+	t.Helper()
+	bad := bytes.Clone(snap)
+	bad[8] = version
 	if err := New(DefaultConfig()).Restore(io.NopCloser(bytes.NewReader(bad))); !errors.Is(err, ErrBadSnapshot) {
-		t.Fatalf("version 1 with version 2 records: %v", err)
+		t.Fatalf("version %d with newer records: %v", version, err)
 	}
 }
 
@@ -387,23 +403,7 @@ func randomSchedCommand(rng *rand.Rand, hdr Header, id func() string, created *i
 // must equal replaying that log now (whose fails are final, as they were),
 // with the default retry policy on every work order and no andons.
 func TestRestoreVersion2(t *testing.T) {
-	old, err := os.ReadFile("testdata/snapshot-v2.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if old[8] != snapVersionV2 {
-		t.Fatalf("testdata is version %d", old[8])
-	}
-	f := restoreFrom(t, old)
-	h := newHarness(t)
-	for _, c := range schedLog(12, 2000) {
-		h.applyRaw(c)
-	}
-	v := f.View()
-	if !bytes.Equal(viewSnapshot(t, v), h.snapshot()) {
-		t.Fatal("a version 2 snapshot restores to a different state than replaying its log")
-	}
-	checkCounters(t, v)
+	_, v := restoreOldSnapshot(t, "testdata/snapshot-v2.bin", snapVersionV2, schedLog(12, 2000))
 	items, _ := v.WorkOrders(WorkOrderFilter{Limit: MaxListLimit})
 	for _, wo := range items {
 		if wo.Retry != DefaultRetryPolicy() || wo.Andon != "" || wo.Retries != 0 {
@@ -415,34 +415,14 @@ func TestRestoreVersion2(t *testing.T) {
 	}
 	// Version 2 with andon records is refused.
 	g := failureHarness(t)
-	bad := bytes.Clone(g.snapshot())
-	bad[8] = snapVersionV2
-	if err := New(DefaultConfig()).Restore(io.NopCloser(bytes.NewReader(bad))); !errors.Is(err, ErrBadSnapshot) {
-		t.Fatalf("version 2 with version 3 records: %v", err)
-	}
+	refusedAsVersion(t, g.snapshot(), snapVersionV2)
 }
 
 // TestRestoreVersion3 restores a snapshot written by the format before
 // run timeouts (testdata/snapshot-v3.bin, from failLog(13, 2500)): it must
 // equal replaying that log now, with no run timeout on any work order.
 func TestRestoreVersion3(t *testing.T) {
-	old, err := os.ReadFile("testdata/snapshot-v3.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if old[8] != snapVersionV3 {
-		t.Fatalf("testdata is version %d", old[8])
-	}
-	f := restoreFrom(t, old)
-	h := newHarness(t)
-	for _, c := range failLog(13, 2500) {
-		h.applyRaw(c)
-	}
-	v := f.View()
-	if !bytes.Equal(viewSnapshot(t, v), h.snapshot()) {
-		t.Fatal("a version 3 snapshot restores to a different state than replaying its log")
-	}
-	checkCounters(t, v)
+	_, v := restoreOldSnapshot(t, "testdata/snapshot-v3.bin", snapVersionV3, failLog(13, 2500))
 	items, _ := v.WorkOrders(WorkOrderFilter{Limit: MaxListLimit})
 	retried := false
 	for _, wo := range items {
@@ -457,11 +437,7 @@ func TestRestoreVersion3(t *testing.T) {
 	// Version 3 with version 4 work order records is refused.
 	g := newHarness(t)
 	g.mustCreate(WorkOrderSpec{Title: "timed", RunTimeout: time.Minute})
-	bad := bytes.Clone(g.snapshot())
-	bad[8] = snapVersionV3
-	if err := New(DefaultConfig()).Restore(io.NopCloser(bytes.NewReader(bad))); !errors.Is(err, ErrBadSnapshot) {
-		t.Fatalf("version 3 with version 4 records: %v", err)
-	}
+	refusedAsVersion(t, g.snapshot(), snapVersionV3)
 }
 
 // TestSnapshotRunTimeout checks that run timeouts survive a snapshot and
