@@ -361,17 +361,14 @@ func (l *Loop) Step(ctx context.Context) (StepResult, error) {
 	if l.cfg.Breaker != nil {
 		l.cfg.Breaker.Placed(res.Plan.Assignments, now)
 	}
-	cmds := make([]fsm.Command, 0, min(len(res.Plan.Assignments), l.cfg.MaxBatch))
+	assigns := make([]*fsm.Assign, len(res.Plan.Assignments))
 	for i, a := range res.Plan.Assignments {
-		cmds = append(cmds, &fsm.Assign{ID: a.ID, Node: a.Node, AgentType: a.AgentType})
-		if len(cmds) == l.cfg.MaxBatch || i == len(res.Plan.Assignments)-1 {
-			if err := l.propose(ctx, cmds, &res); err != nil {
-				return res, err
-			}
-			cmds = cmds[:0]
-		}
+		assigns[i] = &fsm.Assign{ID: a.ID, Node: a.Node, AgentType: a.AgentType}
 	}
-	return res, nil
+	res.Proposed += len(assigns)
+	_, err = proposeCommands(ctx, l, "assign", assigns, &res.Accepted, &res)
+	l.logger.Debug("assigned", "proposed", res.Proposed, "accepted", res.Accepted)
+	return res, err
 }
 
 func (r *StepResult) hold(why string) {
@@ -379,34 +376,6 @@ func (r *StepResult) hold(why string) {
 		r.Held = make(map[string]int)
 	}
 	r.Held[why]++
-}
-
-// propose commits one entry of assignments and tallies the outcomes.
-func (l *Loop) propose(ctx context.Context, cmds []fsm.Command, res *StepResult) error {
-	res.Proposed += len(cmds)
-	results, err := l.cfg.Proposer.ProposeBatch(ctx, cmds)
-	if err != nil {
-		return fmt.Errorf("cluster: proposing %d assignments: %w", len(cmds), err)
-	}
-	for i, r := range results {
-		if r == nil || r.Err == nil {
-			res.Accepted++
-			continue
-		}
-		code := "error"
-		var fe *fsm.Error
-		if errors.As(r.Err, &fe) {
-			code = string(fe.Code)
-		}
-		if res.Refused == nil {
-			res.Refused = make(map[string]int)
-		}
-		res.Refused[code]++
-		a := cmds[i].(*fsm.Assign)
-		l.logger.Debug("assignment refused", "id", a.ID, "node", a.Node, "error", r.Err)
-	}
-	l.logger.Debug("assigned", "proposed", len(cmds), "accepted", res.Accepted)
-	return nil
 }
 
 // scheduler returns the Scheduler for cfg, reusing the last one while the

@@ -270,45 +270,12 @@ func (f *FSM) applyCommand(index uint64, c Command) *Result {
 	return res
 }
 
-// HeaderOf returns the Header of c, which a proposer stamps (request ID,
+// headerOf returns the Header of c, which a proposer stamps (request ID,
 // time, node) before proposing; nil for a Batch, which has none of its
-// own, and for a type this package does not know.
-func HeaderOf(c Command) *Header { return headerOf(c) }
-
+// own.
 func headerOf(c Command) *Header {
-	switch c := c.(type) {
-	case *CreateWorkOrder:
-		return &c.Header
-	case *Transition:
-		return &c.Header
-	case *AddDependency:
-		return &c.Header
-	case *RemoveDependency:
-		return &c.Header
-	case *MemoryPut:
-		return &c.Header
-	case *MemoryDelete:
-		return &c.Header
-	case *MemoryImport:
-		return &c.Header
-	case *Tick:
-		return &c.Header
-	case *SetSchedulerConfig:
-		return &c.Header
-	case *Assign:
-		return &c.Header
-	case *RunPipeline:
-		return &c.Header
-	case *AndonTrigger:
-		return &c.Header
-	case *AndonUpdate:
-		return &c.Header
-	case *AndonResolve:
-		return &c.Header
-	case *SLAEvent:
-		return &c.Header
-	case *RecordStale:
-		return &c.Header
+	if h, ok := c.(interface{ CommandHeader() *Header }); ok {
+		return h.CommandHeader()
 	}
 	return nil
 }

@@ -298,14 +298,14 @@ func FuzzRestore(f *testing.F) {
 
 func TestHeaderOf(t *testing.T) {
 	for _, c := range sampleCommands() {
-		h := HeaderOf(c)
+		h := headerOf(c)
 		if _, batch := c.(*Batch); batch != (h == nil) {
 			t.Errorf("%T: header %v", c, h)
 		}
 	}
 	a := &Assign{Header: Header{Node: "leader"}, Node: "worker"}
-	if HeaderOf(a).Node != "leader" {
-		t.Fatal("HeaderOf(Assign) is not the proposer's header")
+	if headerOf(a).Node != "leader" {
+		t.Fatal("headerOf(Assign) is not the proposer's header")
 	}
 }
 

@@ -76,8 +76,8 @@ func (n *Node) ProposeControl(ctx context.Context, cmds []fsm.Command) ([]*fsm.R
 	}
 	now := time.Now().UnixNano()
 	for _, c := range cmds {
-		h := commandHeader(c)
-		if h == nil {
+		h := headerOf(c)
+		if h == nil || !controlCommand(c) {
 			return nil, fsm.Errorf(fsm.ErrInvalidArgument, "command: %T cannot be proposed in a control-plane batch", c)
 		}
 		if h.RequestID == "" {
@@ -132,28 +132,16 @@ func waitApply(ctx context.Context, shutdown <-chan struct{}, f raft.ApplyFuture
 	}
 }
 
-// commandHeader returns the Header of the commands the control loop
-// proposes.
-func commandHeader(c fsm.Command) *fsm.Header {
-	switch c := c.(type) {
-	case *fsm.Assign:
-		return &c.Header
-	case *fsm.Transition:
-		return &c.Header
-	case *fsm.Tick:
-		return &c.Header
-	case *fsm.SetSchedulerConfig:
-		return &c.Header
-	case *fsm.SLAEvent:
-		return &c.Header
-	case *fsm.AndonTrigger: // automatic andon (cluster/autoandon.go)
-		return &c.Header
-	case *fsm.RecordStale:
-		return &c.Header
-	case *fsm.MemoryDelete:
-		return &c.Header
+// controlCommand reports whether c is one of the commands the control
+// plane proposes through ProposeControl.
+func controlCommand(c fsm.Command) bool {
+	switch c.(type) {
+	case *fsm.Assign, *fsm.Transition, *fsm.Tick, *fsm.SetSchedulerConfig, *fsm.SLAEvent,
+		*fsm.AndonTrigger, // automatic andon (cluster/autoandon.go)
+		*fsm.RecordStale, *fsm.MemoryDelete:
+		return true
 	}
-	return nil
+	return false
 }
 
 // gossipNodes lists the nodes for placement from gossip metadata.
