@@ -115,26 +115,13 @@ func (b *Breaker) Observe(v *fsm.View, now time.Time) {
 			if r.Attempt == 0 {
 				continue
 			}
-			node, agent := attemptOwner(v, r.WorkOrder, r.Attempt)
-			if node == "" {
+			node, agent, assigned := v.AttemptStart(r.WorkOrder, r.Attempt)
+			if !assigned {
 				continue
 			}
 			b.recordLocked(node, agent, ok, now)
 		}
 	}
-}
-
-// attemptOwner returns the node and agent type of the Assign that started
-// attempt of work order id; empty when it was not assigned (started by
-// hand).
-func attemptOwner(v *fsm.View, id string, attempt uint64) (string, string) {
-	rs := v.Receipts(fsm.ReceiptQuery{WorkOrder: id, Limit: fsm.MaxReceiptLimit})
-	for i := len(rs) - 1; i >= 0; i-- {
-		if r := rs[i]; r.Attempt == attempt && r.Event == fsm.EventAssigned {
-			return r.Node, r.Agent
-		}
-	}
-	return "", ""
 }
 
 // Record records the outcome of one attempt of agent on node.

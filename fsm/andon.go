@@ -282,9 +282,7 @@ func (t *tx) createFix(wo *WorkOrder, a *Andon, kind string) *WorkOrder {
 		CreatedAt: t.now, UpdatedAt: t.now, CreateIndex: t.index, ModifyIndex: t.index,
 		Retry: DefaultRetryPolicy(),
 	}
-	if sla := t.cfg.SLA[fix.Bucket]; sla > 0 {
-		fix.Deadline = t.now + int64(sla)
-	}
+	fix.Deadline = t.slaDeadline(fix.Bucket)
 	return fix
 }
 
@@ -345,12 +343,7 @@ func applyAndonResolve(t *tx, c Command) *Error {
 	m.BlockedReason = reason
 	t.andonReceipt(m, EventAndonResolved, StateBlocked, a)
 	if st == StateQueued {
-		if isPipelineRun(m) {
-			t.finishRun(m)
-		} else {
-			m.State = StateQueued
-			t.receipt(m, EventUnblocked, StateBlocked, "", nil)
-		}
+		t.unblock(m, reason)
 	}
 	t.resWO = t.get(m.Seq)
 	return nil

@@ -102,13 +102,9 @@ func applyRemoveDependency(t *tx, c Command) *Error {
 	if m := t.get(wo.Seq); m.State == StateBlocked {
 		st, reason := t.blockState(m)
 		m = t.mut(wo.Seq)
-		switch {
-		case st == StateQueued && isPipelineRun(m):
-			t.finishRun(m)
-		case st == StateQueued:
-			m.State, m.BlockedReason = st, reason
-			t.receipt(m, EventUnblocked, StateBlocked, "", nil)
-		default:
+		if st == StateQueued {
+			t.unblock(m, reason)
+		} else {
 			m.BlockedReason = reason
 		}
 	}

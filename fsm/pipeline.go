@@ -64,16 +64,11 @@ func applyRunPipeline(t *tx, c Command) *Error {
 		Retry:       DefaultRetryPolicy(),
 	}
 	if base.Deadline == 0 {
-		if sla := t.cfg.SLA[base.Bucket]; sla > 0 {
-			base.Deadline = t.now + int64(sla)
-		}
+		base.Deadline = t.slaDeadline(base.Bucket)
 	}
 	n := len(tpl.Stages)
 	runSeq := t.woSeq + 1
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = FormatID(runSeq + 1 + uint64(i))
-	}
+	ids := stageIDs(runSeq, n)
 	run := base
 	run.ID, run.Seq, run.Title = FormatID(runSeq), runSeq, rp.Title
 	run.DependsOn = ids

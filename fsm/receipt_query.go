@@ -181,22 +181,37 @@ func (v *View) Verify(from, to uint64) VerifyResult {
 	return res
 }
 
-// AssignedByLeader reports whether wo's current attempt was started by an
-// Assign (the leader's placement on an agent) rather than by hand (a start
-// transition: whoever started it does the work), from its receipts.
-func (v *View) AssignedByLeader(wo *WorkOrder) bool {
-	rs := v.Receipts(ReceiptQuery{WorkOrder: wo.ID, Limit: MaxReceiptLimit})
-	for i := len(rs) - 1; i >= 0; i-- {
-		r := rs[i]
-		if r.Attempt != wo.Attempt {
+// AttemptStart reports how attempt of work order id started, from its
+// receipts, newest first and without copying them: assigned is true, with
+// the node and agent type of the Assign, when the leader placed it, and
+// false when it was started by hand (a start transition) or is unknown.
+func (v *View) AttemptStart(id string, attempt uint64) (node, agent string, assigned bool) {
+	wo, ok := ParseID(id)
+	if !ok {
+		return "", "", false
+	}
+	s := v.s
+	for seq := s.lastRcpt.get(wo); seq != 0; seq = s.prevRcpt.get(seq) {
+		// Receipts of other attempts (stale_rejected ones of older
+		// attempts come after newer ones) are passed over.
+		r := s.getReceipt(seq)
+		if r.Attempt != attempt {
 			continue
 		}
 		switch r.Event {
 		case EventAssigned:
-			return true
+			return r.Node, r.Agent, true
 		case EventStarted:
-			return false
+			return "", "", false
 		}
 	}
-	return false
+	return "", "", false
+}
+
+// AssignedByLeader reports whether wo's current attempt was started by an
+// Assign (the leader's placement on an agent) rather than by hand (a start
+// transition: whoever started it does the work), from its receipts.
+func (v *View) AssignedByLeader(wo *WorkOrder) bool {
+	_, _, assigned := v.AttemptStart(wo.ID, wo.Attempt)
+	return assigned
 }

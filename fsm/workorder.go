@@ -114,9 +114,7 @@ func applyCreate(t *tx, c Command) *Error {
 		RunTimeout:  s.RunTimeout,
 	}
 	if wo.Deadline == 0 {
-		if sla := t.cfg.SLA[wo.Bucket]; sla > 0 {
-			wo.Deadline = t.now + int64(sla)
-		}
+		wo.Deadline = t.slaDeadline(wo.Bucket)
 	}
 	wo.State, wo.BlockedReason = t.blockState(wo)
 	t.woSeq = seq
@@ -197,6 +195,27 @@ func (t *tx) blockState(wo *WorkOrder) (State, string) {
 // cancellation every blocked dependent stays blocked, its BlockedReason
 // names the lowest-numbered failed or cancelled dependency, and it gets a
 // dependency_failed or dependency_cancelled receipt.
+// slaDeadline is the deadline of work created now in bucket: now plus
+// the bucket's SLA, or 0 when the bucket has none.
+func (t *tx) slaDeadline(bucket string) int64 {
+	if sla := t.cfg.SLA[bucket]; sla > 0 {
+		return t.now + int64(sla)
+	}
+	return 0
+}
+
+// unblock moves m, a blocked work order nothing holds any more, on: a
+// pipeline-run parent finishes its run, anything else is queued with an
+// unblocked receipt.
+func (t *tx) unblock(m *WorkOrder, reason string) {
+	if isPipelineRun(m) {
+		t.finishRun(m)
+		return
+	}
+	m.State, m.BlockedReason = StateQueued, reason
+	t.receipt(m, EventUnblocked, StateBlocked, "", nil)
+}
+
 func (t *tx) settle(x *WorkOrder) {
 	for _, id := range x.Dependents {
 		seq, _ := ParseID(id)
@@ -208,13 +227,7 @@ func (t *tx) settle(x *WorkOrder) {
 		switch x.State {
 		case StateCompleted:
 			if st == StateQueued {
-				m := t.mutOf(d)
-				if isPipelineRun(m) {
-					t.finishRun(m)
-					continue
-				}
-				m.State, m.BlockedReason = st, reason
-				t.receipt(m, EventUnblocked, StateBlocked, "", nil)
+				t.unblock(t.mutOf(d), reason)
 			}
 		case StateFailed, StateCancelled:
 			m := t.mutOf(d)

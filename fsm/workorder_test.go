@@ -78,3 +78,28 @@ func TestRunTimeoutRefused(t *testing.T) {
 		t.Fatal("a refused create changed the state")
 	}
 }
+
+// TestAttemptStart checks how an attempt started, read from the receipts:
+// by the leader's Assign (with its node and agent type) or by hand.
+func TestAttemptStart(t *testing.T) {
+	h := newHarness(t)
+	wo := h.mustCreate(WorkOrderSpec{Title: "placed", Kind: "test", Retry: RetryPolicy{MaxAttempts: 3, InitialDelay: time.Millisecond}})
+	h.ok(&Assign{ID: wo.ID, Node: "n1", AgentType: "test"})
+	h.ok(&Transition{ID: wo.ID, Action: ActionFail, Attempt: 1, Reason: "flaky"})
+	h.now += int64(time.Second)
+	h.ok(&Transition{ID: wo.ID, Action: ActionStart, Agent: "person"})
+	v := h.f.View()
+	if node, agent, assigned := v.AttemptStart(wo.ID, 1); !assigned || node != "n1" || agent != "test" {
+		t.Fatalf("attempt 1: %q %q %v, want n1 test assigned", node, agent, assigned)
+	}
+	if _, _, assigned := v.AttemptStart(wo.ID, 2); assigned {
+		t.Fatal("attempt 2, started by hand, reported as assigned")
+	}
+	cur, _ := v.WorkOrder(wo.ID)
+	if v.AssignedByLeader(cur) {
+		t.Fatal("the current attempt, started by hand, reported as assigned by the leader")
+	}
+	if _, _, assigned := v.AttemptStart("WO-99", 1); assigned {
+		t.Fatal("an unknown work order reported as assigned")
+	}
+}
