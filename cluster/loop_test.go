@@ -37,14 +37,20 @@ func (p *fsmProposer) apply(c fsm.Command) any {
 }
 
 func (p *fsmProposer) ProposeBatch(_ context.Context, cmds []fsm.Command) ([]*fsm.Result, error) {
+	return p.proposeBatchAt(cmds, time.Now)
+}
+
+// proposeBatchAt applies cmds as one log entry, stamping their headers as
+// ProposeControl does (this node, now, a request ID unless one is set).
+func (p *fsmProposer) proposeBatchAt(cmds []fsm.Command, now func() time.Time) ([]*fsm.Result, error) {
 	p.mu.Lock()
 	p.entries++
 	for i, c := range cmds {
 		h := c.(interface{ CommandHeader() *fsm.Header }).CommandHeader()
-		if _, ok := c.(*fsm.Assign); ok || h.RequestID == "" {
-			h.RequestID = fmt.Sprintf("assign-%d-%d", p.entries, i)
+		if h.RequestID == "" {
+			h.RequestID = fmt.Sprintf("cmd-%d-%d", p.entries, i)
 		}
-		h.Node, h.Time = "leader", time.Now().UnixNano()
+		h.Node, h.Time = "leader", now().UnixNano()
 	}
 	p.cmds += len(cmds)
 	p.mu.Unlock()
@@ -179,7 +185,8 @@ func TestLoopRunFollowsCommits(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d of %d completed", completed, total)
 		}
-		running := p.f.View().Assigned("a")
+		v := p.f.View()
+		running := v.Assigned("a")
 		if len(running) > 2 {
 			t.Fatalf("%d running on a node of capacity 2", len(running))
 		}
@@ -191,7 +198,13 @@ func TestLoopRunFollowsCommits(t *testing.T) {
 			}
 			completed++
 		}
-		time.Sleep(5 * time.Millisecond)
+		if completed < total {
+			// Wait for an entry after the view and this pass's completions:
+			// the loop's next assignment (or the deadline).
+			wctx, wcancel := context.WithDeadline(ctx, deadline)
+			_ = p.f.WaitForIndex(wctx, v.Index()+uint64(len(running))+1)
+			wcancel()
+		}
 	}
 }
 

@@ -20,29 +20,7 @@ type anyProposer struct {
 }
 
 func (p anyProposer) ProposeBatch(_ context.Context, cmds []fsm.Command) ([]*fsm.Result, error) {
-	p.mu.Lock()
-	p.entries++
-	for i, c := range cmds {
-		h := c.(interface{ CommandHeader() *fsm.Header }).CommandHeader()
-		if h.RequestID == "" {
-			h.RequestID = fmt.Sprintf("cmd-%d-%d", p.entries, i)
-		}
-		h.Node, h.Time = "leader", p.now().UnixNano()
-	}
-	p.cmds += len(cmds)
-	p.mu.Unlock()
-	var c fsm.Command = &fsm.Batch{Commands: cmds}
-	if len(cmds) == 1 {
-		c = cmds[0]
-	}
-	switch r := p.apply(c).(type) {
-	case *fsm.Result:
-		return []*fsm.Result{r}, nil
-	case []*fsm.Result:
-		return r, nil
-	default:
-		return nil, fmt.Errorf("response %T", r)
-	}
+	return p.proposeBatchAt(cmds, p.now)
 }
 
 // fakeHealth is a HealthSource the test sets.
