@@ -403,12 +403,7 @@ func (l *Loop) scheduler(cfg fsm.SchedulerConfig) (*Scheduler, error) {
 // fillCriticalPaths sets each candidate's CriticalPath from the DAG of
 // unfinished work.
 func fillCriticalPaths(v *fsm.View, cands []Candidate) {
-	open := v.Unfinished()
-	all := make([]Candidate, len(open))
-	for i, wo := range open {
-		all[i] = CandidateFromWorkOrder(wo)
-	}
-	paths := CriticalPaths(all)
+	paths := criticalPathsOf(v.Unfinished())
 	for i := range cands {
 		if p, ok := paths[cands[i].ID]; ok {
 			cands[i].CriticalPath = p

@@ -50,11 +50,7 @@ func PlanSLAEvents(now time.Time, unfinished []*fsm.WorkOrder) []*fsm.SLAEvent {
 // (computed once, lazily, for all of unfinished).
 func predictedFinish(now int64, wo *fsm.WorkOrder, paths *map[string]Path, unfinished []*fsm.WorkOrder) int64 {
 	if *paths == nil {
-		cands := make([]Candidate, len(unfinished))
-		for i, u := range unfinished {
-			cands[i] = CandidateFromWorkOrder(u)
-		}
-		*paths = CriticalPaths(cands)
+		*paths = criticalPathsOf(unfinished)
 	}
 	secs := max(wo.Effort, 0)
 	if p, ok := (*paths)[wo.ID]; ok && p.Seconds > secs {
@@ -71,4 +67,13 @@ func slaEvent(wo *fsm.WorkOrder, kind fsm.SLAKind, predicted int64) *fsm.SLAEven
 		Kind:            kind,
 		PredictedFinish: max(predicted, 0),
 	}
+}
+
+// criticalPathsOf is CriticalPaths over the work orders wos.
+func criticalPathsOf(wos []*fsm.WorkOrder) map[string]Path {
+	cands := make([]Candidate, len(wos))
+	for i, wo := range wos {
+		cands[i] = CandidateFromWorkOrder(wo)
+	}
+	return CriticalPaths(cands)
 }
