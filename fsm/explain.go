@@ -131,18 +131,13 @@ func (v *View) explainQueued(wo *WorkOrder, now int64, add func(Reason)) {
 		add(Reason{Code: ExplainBackoff, Until: wo.NotBefore,
 			Message: fmt.Sprintf("retry %d of %s backs off for %.3fs more (after: %s)", wo.Retries, wo.ID, float64(wo.NotBefore-now)/1e9, wo.LastReason)})
 	}
-	sc := v.s.sched
-	if limit := sc.cfg.StageWIP[wo.Stage]; wo.Stage != "" && limit > 0 {
-		if n := v.s.wip.stages[wo.Stage]; n >= limit {
-			add(Reason{Code: ExplainWIPLimit, Count: n, Limit: limit,
-				Message: fmt.Sprintf("stage %s is at its WIP limit (%d of %d in flight)", wo.Stage, n, limit)})
-		}
+	stage, bucket := v.s.wipFull(wo)
+	if stage.full {
+		add(Reason{Code: ExplainWIPLimit, Count: stage.n, Limit: stage.limit,
+			Message: fmt.Sprintf("stage %s is at its WIP limit (%d of %d in flight)", wo.Stage, stage.n, stage.limit)})
 	}
-	bi, _ := bucketIndex(wo.Bucket)
-	if limit := sc.bucketLimit[bi]; limit > 0 {
-		if n := v.s.wip.buckets[bi]; n >= limit {
-			add(Reason{Code: ExplainWIPLimit, Count: n, Limit: limit,
-				Message: fmt.Sprintf("bucket %s is at its WIP limit (%d of %d in flight)", wo.Bucket, n, limit)})
-		}
+	if bucket.full {
+		add(Reason{Code: ExplainWIPLimit, Count: bucket.n, Limit: bucket.limit,
+			Message: fmt.Sprintf("bucket %s is at its WIP limit (%d of %d in flight)", wo.Bucket, bucket.n, bucket.limit)})
 	}
 }

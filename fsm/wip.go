@@ -75,19 +75,36 @@ func (w *wipCounts) add(wo *WorkOrder, d int) {
 // counters as the previous command left them, which is exact: a start or
 // assignment moves nothing else before this check.
 func (t *tx) checkWIP(wo *WorkOrder, verb string) *Error {
-	s, sc := t.s, t.s.sched
+	stage, bucket := t.s.wipFull(wo)
+	if stage.full {
+		return Errorf(ErrWIPLimit, "cannot %s %s: stage %s is at its WIP limit (%d of %d in flight)", verb, wo.ID, wo.Stage, stage.n, stage.limit)
+	}
+	if bucket.full {
+		return Errorf(ErrWIPLimit, "cannot %s %s: bucket %s is at its WIP limit (%d of %d in flight)", verb, wo.ID, wo.Bucket, bucket.n, bucket.limit)
+	}
+	return nil
+}
+
+// wipUse is the work in flight against one WIP limit, and whether it is
+// at the limit (never when the limit is 0: unlimited).
+type wipUse struct {
+	n, limit int
+	full     bool
+}
+
+// wipFull reads the stage and bucket WIP of wo against their limits.
+func (s *state) wipFull(wo *WorkOrder) (stage, bucket wipUse) {
+	sc := s.sched
 	if wo.Stage != "" && len(sc.cfg.StageWIP) > 0 {
 		if limit := sc.cfg.StageWIP[wo.Stage]; limit > 0 {
-			if n := s.wip.stages[wo.Stage]; n >= limit {
-				return Errorf(ErrWIPLimit, "cannot %s %s: stage %s is at its WIP limit (%d of %d in flight)", verb, wo.ID, wo.Stage, n, limit)
-			}
+			n := s.wip.stages[wo.Stage]
+			stage = wipUse{n: n, limit: limit, full: n >= limit}
 		}
 	}
 	bi, _ := bucketIndex(wo.Bucket)
 	if limit := sc.bucketLimit[bi]; limit > 0 {
-		if n := s.wip.buckets[bi]; n >= limit {
-			return Errorf(ErrWIPLimit, "cannot %s %s: bucket %s is at its WIP limit (%d of %d in flight)", verb, wo.ID, wo.Bucket, n, limit)
-		}
+		n := s.wip.buckets[bi]
+		bucket = wipUse{n: n, limit: limit, full: n >= limit}
 	}
-	return nil
+	return stage, bucket
 }
