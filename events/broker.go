@@ -3,7 +3,6 @@ package events
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -247,8 +246,7 @@ func (b *Broker) round() {
 	}
 	var items []Event
 	if b.local+1 < b.ring.first() { // more node-local events than the ring holds since the last round
-		items = append(items, Event{Topic: TopicStream, Type: TypeGap, Index: b.ring.evicted + 1, Code: "local_events_lost",
-			Reason: "node-local events were published faster than the ring retains them", Topics: []Topic{TopicMember, TopicLeader}})
+		items = append(items, *gapEvent(b.ring.evicted+1, "node-local events were published faster than the ring retains them"))
 	}
 	locals := b.ring.after(b.local, v.Index())
 	items = collect(items, v, b.rcpt, v.ReceiptCount(), locals)
@@ -260,8 +258,7 @@ func (b *Broker) round() {
 		nb := b.jnl.push(items, b.rcpt, b.local)
 		for s := range b.live {
 			if nb.start-s.off > uint64(b.cfg.Buffer) {
-				b.cutoffs.Add(1)
-				s.endLocked(CutoffSlowConsumer, fmt.Sprintf("the subscriber fell more than %d events behind the live stream", b.cfg.Buffer))
+				s.cutOffLocked()
 				continue
 			}
 			s.signal()

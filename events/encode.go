@@ -27,8 +27,6 @@ type encoding struct {
 	json int    // offset of the JSON in sse
 }
 
-func newEncoding() *encoding { return new(encoding) }
-
 // get returns the shared SSE frame of e and the offset of its JSON,
 // encoding it on first use.
 func (c *encoding) get(e *Event) ([]byte, int) {

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -145,15 +146,15 @@ func fromReceipt(dst []Event, r *fsm.Receipt) []Event {
 	}
 	if r.WorkOrder != "" {
 		e := base
-		e.Topic, e.Type, e.enc = TopicWorkOrder, "workorder."+r.Event, newEncoding()
+		e.Topic, e.Type, e.enc = TopicWorkOrder, "workorder."+r.Event, new(encoding)
 		dst = append(dst, e)
 	}
 	if topic, typ, ok := ownTopic(r.Event); ok {
 		e := base
-		e.Topic, e.Type, e.enc = topic, typ, newEncoding()
+		e.Topic, e.Type, e.enc = topic, typ, new(encoding)
 		dst = append(dst, e)
 	}
-	base.Topic, base.Type, base.enc = TopicReceipt, TypeReceiptAppended, newEncoding()
+	base.Topic, base.Type, base.enc = TopicReceipt, TypeReceiptAppended, new(encoding)
 	return append(dst, base)
 }
 
@@ -209,27 +210,19 @@ var ErrUnknownTopic = errors.New("events: unknown topic")
 // Validate checks the topic names.
 func (f *Filter) Validate() error {
 	for _, t := range f.Topics {
-		known := false
-		for _, k := range Topics {
-			known = known || t == k
-		}
-		if !known {
-			return fmt.Errorf("%w %q (known: workorder, receipt, member, leader, andon, sla)", ErrUnknownTopic, t)
+		if !slices.Contains(Topics, t) {
+			known := make([]string, len(Topics))
+			for i, k := range Topics {
+				known[i] = string(k)
+			}
+			return fmt.Errorf("%w %q (known: %s)", ErrUnknownTopic, t, strings.Join(known, ", "))
 		}
 	}
 	return nil
 }
 
 func (f *Filter) hasTopic(t Topic) bool {
-	if len(f.Topics) == 0 {
-		return true
-	}
-	for _, x := range f.Topics {
-		if x == t {
-			return true
-		}
-	}
-	return false
+	return len(f.Topics) == 0 || slices.Contains(f.Topics, t)
 }
 
 // match reports whether f admits e.

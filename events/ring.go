@@ -19,18 +19,17 @@ func (r *ring) first() uint64 { return r.last - uint64(r.n) + 1 }
 
 // push appends e (whose LocalSeq is set here), evicting the oldest event
 // when full.
-func (r *ring) push(e Event) Event {
+func (r *ring) push(e Event) {
 	r.last++
-	e.LocalSeq, e.enc = r.last, newEncoding()
+	e.LocalSeq, e.enc = r.last, new(encoding)
 	if r.n == len(r.buf) {
 		r.evicted, r.lost = r.buf[r.start].Index, true
 		r.buf[r.start] = e
 		r.start = (r.start + 1) % len(r.buf)
-		return e
+		return
 	}
 	r.buf[(r.start+r.n)%len(r.buf)] = e
 	r.n++
-	return e
 }
 
 // after returns a copy of the events with sequence > seq, oldest first,

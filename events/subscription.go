@@ -138,6 +138,13 @@ func (s *Subscription) endLocked(code, reason string) {
 	s.signal()
 }
 
+// cutOffLocked ends the stream as a slow consumer (CutoffSlowConsumer)
+// and counts the cutoff. Called with b.mu held.
+func (s *Subscription) cutOffLocked() {
+	s.b.cutoffs.Add(1)
+	s.endLocked(CutoffSlowConsumer, fmt.Sprintf("the subscriber fell more than %d events behind the live stream", s.b.cfg.Buffer))
+}
+
 // Next appends to dst the events available now, in order, and reports
 // whether the stream goes on. It never blocks; wait for Ready.
 func (s *Subscription) Next(dst []Event) ([]Event, bool) {
@@ -207,8 +214,7 @@ func (s *Subscription) read(emit func(e *Event, id Cursor, has bool), whole func
 	b.mu.Unlock()
 	if !held { // cannot happen: round cuts such a subscriber off first
 		b.mu.Lock()
-		b.cutoffs.Add(1)
-		s.endLocked(CutoffSlowConsumer, fmt.Sprintf("the subscriber fell more than %d events behind the live stream", b.cfg.Buffer))
+		s.cutOffLocked()
 		b.mu.Unlock()
 		return s.end()
 	}
@@ -283,10 +289,12 @@ func (s *Subscription) start(v *fsm.View, from *Cursor) *Event {
 	if from.Index >= first {
 		return nil
 	}
-	return s.gapEvent(first, fmt.Sprintf("node-local events (member, leader) before raft index %d are not retained by this node", first))
+	return gapEvent(first, fmt.Sprintf("node-local events (member, leader) before raft index %d are not retained by this node", first))
 }
 
-func (s *Subscription) gapEvent(first uint64, reason string) *Event {
+// gapEvent is the gap event saying that node-local events (topics member
+// and leader) before raft index first are missing from the stream.
+func gapEvent(first uint64, reason string) *Event {
 	return &Event{Topic: TopicStream, Type: TypeGap, Index: first, Code: "local_events_lost", Reason: reason,
 		Topics: []Topic{TopicMember, TopicLeader}}
 }
@@ -299,7 +307,7 @@ func (s *Subscription) localsAfter(maxIndex uint64) ([]Event, *Event) {
 	var gap *Event
 	if s.pos.lseq+1 < r.first() {
 		if s.local {
-			gap = s.gapEvent(r.evicted+1, fmt.Sprintf("the subscriber was behind by more than the %d node-local events retained", len(r.buf)))
+			gap = gapEvent(r.evicted+1, fmt.Sprintf("the subscriber was behind by more than the %d node-local events retained", len(r.buf)))
 		}
 		s.pos.lseq = r.first() - 1
 	}

@@ -72,15 +72,14 @@ type Client struct {
 	closed bool
 	crash  *CrashError // set when the process died
 
-	// base is the context of the session stream (protocol version 2),
-	// ended by Close; sess is the open session, if any.
+	// base is the context of the session stream (protocol version 2)
+	// and of watch, ended by Close; sess is the open session, if any.
 	base       context.Context
 	baseCancel context.CancelFunc
 	sessMu     sync.Mutex // serialises opening sessions
 	sess       atomic.Pointer[hostSession]
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	wg sync.WaitGroup
 }
 
 // Launch starts the plugin binary, performs the handshake and connects.
@@ -195,7 +194,6 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		version:    pc.NegotiatedVersion(),
 		logger:     logger,
 		calls:      make(map[uint64]context.CancelCauseFunc),
-		stop:       make(chan struct{}),
 	}
 	c.wg.Add(1)
 	go c.watch()
@@ -236,7 +234,7 @@ func pluginEnv(logger hclog.Logger, extra []string) []string {
 func (c *Client) watch() {
 	defer c.wg.Done()
 	select {
-	case <-c.stop:
+	case <-c.base.Done():
 		return
 	case <-c.r.done:
 	}
@@ -325,7 +323,6 @@ func (c *Client) Close() error {
 		cancel(cause)
 	}
 	c.baseCancel()
-	close(c.stop)
 	c.pc.Kill()
 	c.r.waitFinished()
 	c.wg.Wait()

@@ -68,11 +68,11 @@ func (c *Client) executeStream(ctx context.Context, task *Task, onEvent func(Eve
 		if err != nil {
 			return nil, c.callError(ctx, task, err)
 		}
-		ev, ok, err := k.add(msg)
+		ev, err := k.add(msg)
 		if err != nil {
 			return nil, err
 		}
-		if ok && onEvent != nil {
+		if k.res == nil && onEvent != nil {
 			onEvent(ev)
 		}
 	}
@@ -92,37 +92,38 @@ func newEventChecker(c *Client, task *Task) *eventChecker {
 	return &eventChecker{c: c, task: task, logs: NewLogDigester()}
 }
 
-// add checks the next message. It returns the event to hand on (ok), or
-// nothing for the result, which it verifies and keeps in k.res.
-func (k *eventChecker) add(msg *pb.ExecuteEvent) (ev Event, ok bool, err error) {
+// add checks the next message. It returns the event to hand on, or
+// nothing for the result, which it verifies and keeps in k.res (so an
+// event is to be handed on while k.res is nil).
+func (k *eventChecker) add(msg *pb.ExecuteEvent) (Event, error) {
 	k.seq++
 	switch {
 	case msg.GetSeq() != k.seq:
-		return Event{}, false, k.c.protocolError(k.task, fmt.Sprintf("event %d arrived as number %d", msg.GetSeq(), k.seq))
+		return Event{}, k.c.protocolError(k.task, fmt.Sprintf("event %d arrived as number %d", msg.GetSeq(), k.seq))
 	case k.res != nil:
-		return Event{}, false, k.c.protocolError(k.task, "an event followed the result")
+		return Event{}, k.c.protocolError(k.task, "an event followed the result")
 	}
 	if pr, isResult := msg.GetEvent().(*pb.ExecuteEvent_Result); isResult {
 		r, err := ResultFromProto(pr.Result)
 		if err != nil {
-			return Event{}, false, k.c.protocolError(k.task, err.Error())
+			return Event{}, k.c.protocolError(k.task, err.Error())
 		}
 		if err := r.Verify(k.logs.Sum()); err != nil {
-			return Event{}, false, fmt.Errorf("plugin %s, task %s: %w", k.c.path, k.task.WorkOrderID, err)
+			return Event{}, fmt.Errorf("plugin %s, task %s: %w", k.c.path, k.task.WorkOrderID, err)
 		}
 		k.res = r
-		return Event{}, false, nil
+		return Event{}, nil
 	}
-	ev, ok = eventFromProto(msg)
+	ev, ok := eventFromProto(msg)
 	if !ok {
-		return Event{}, false, k.c.protocolError(k.task, fmt.Sprintf("event %d is empty", k.seq))
+		return Event{}, k.c.protocolError(k.task, fmt.Sprintf("event %d is empty", k.seq))
 	}
 	if ev.Kind == EventLog {
 		k.logs.Add(ev.Log)
 	} else {
 		ev.Progress.Percent = clampPercent(ev.Progress.Percent)
 	}
-	return ev, true, nil
+	return ev, nil
 }
 
 // clampPercent puts a plugin's completion estimate into [0, 100].

@@ -231,7 +231,7 @@ func (c *Client) executeSession(ctx context.Context, task *Task, onEvent func(Ev
 			finished = true
 			return nil, c.failureError(ctx, task, f)
 		}
-		ev, ok, err := k.add(msg.GetEvent())
+		ev, err := k.add(msg.GetEvent())
 		if err != nil {
 			return nil, err
 		}
@@ -239,7 +239,7 @@ func (c *Client) executeSession(ctx context.Context, task *Task, onEvent func(Ev
 			finished = true
 			return k.res, nil
 		}
-		if ok && onEvent != nil {
+		if onEvent != nil {
 			onEvent(ev)
 		}
 		if consumed++; consumed >= SessionWindow/2 {

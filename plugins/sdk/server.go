@@ -164,7 +164,7 @@ func (r *reporter) Progress(stage string, percent float64, message string) {
 	defer r.mu.Unlock()
 	r.sendLocked(&pb.ExecuteEvent{Event: &pb.ExecuteEvent_Progress{Progress: &pb.Progress{
 		Stage: stage, Percent: percent, Message: message,
-	}}})
+	}}}, false)
 }
 
 func (r *reporter) Log(stream Stream, text string) {
@@ -174,7 +174,7 @@ func (r *reporter) Log(stream Stream, text string) {
 	for line := range strings.SplitSeq(text, "\n") {
 		if r.sendLocked(&pb.ExecuteEvent{Event: &pb.ExecuteEvent_Log{Log: &pb.LogLine{
 			Stream: pb.Stream(stream), Line: line,
-		}}}) {
+		}}}, false) {
 			r.logs.Add(plugins.LogLine{Stream: stream, Line: line})
 		}
 	}
@@ -184,13 +184,9 @@ func (r *reporter) Logf(format string, args ...any) {
 	r.Log(StreamAgent, fmt.Sprintf(format, args...))
 }
 
-// sendLocked numbers and sends ev; it reports whether ev was sent.
-func (r *reporter) sendLocked(ev *pb.ExecuteEvent) bool {
-	return r.sendEventLocked(ev, false)
-}
-
-// sendEventLocked numbers and sends ev, the last one when final.
-func (r *reporter) sendEventLocked(ev *pb.ExecuteEvent, final bool) bool {
+// sendLocked numbers and sends ev, the last one when final; it reports
+// whether ev was sent.
+func (r *reporter) sendLocked(ev *pb.ExecuteEvent, final bool) bool {
 	if r.done || r.err != nil {
 		return false
 	}
@@ -221,7 +217,7 @@ func (r *reporter) finish(res *Result) error {
 		return r.err
 	}
 	res.Seal(r.logs.Sum())
-	r.sendEventLocked(&pb.ExecuteEvent{Event: &pb.ExecuteEvent_Result{Result: res.Proto()}}, true)
+	r.sendLocked(&pb.ExecuteEvent{Event: &pb.ExecuteEvent_Result{Result: res.Proto()}}, true)
 	r.done = true
 	return r.err
 }

@@ -25,7 +25,7 @@ function row(m) {
 
 function loadBar(load) {
   const v = Number(load) || 0;
-  const pct = Math.min(100, v * 25); // 4 busy cores fill the bar
-  return el('span', { class: 'load', title: `${v.toFixed(2)} busy cores` },
+  const pct = Math.min(100, v * 100); // load is the share of slots in use, 0..1
+  return el('span', { class: 'load', title: 'share of agent slots in use' },
     el('meter', { min: 0, max: 100, value: pct }), ` ${v.toFixed(2)}`);
 }

@@ -1,7 +1,9 @@
 // sla.js: work orders near or past their deadline. It reads the
 // unfinished work orders page by page per state (at most maxPerState
-// each) and ranks those with a deadline by time left; "warning" is less
-// than 25 % of the SLA left, "breached" is past the deadline.
+// each) and ranks those at risk by time left. The status follows the
+// SLA events the cluster recorded: "breached" is past the deadline or
+// with a breach recorded (sla_breached), "warning" has a warning
+// recorded for its current deadline (sla_warned equals deadline).
 import { getJSON } from './api.js';
 import { $, badge, el, fmtDuration, fmtTime, replace } from './dom.js';
 
@@ -13,10 +15,9 @@ const shown = 25;
 export function slaStatus(wo, now) {
   if (!wo.deadline) return null;
   const deadline = new Date(wo.deadline).getTime();
-  const created = new Date(wo.created_at).getTime();
   const left = deadline - now;
-  if (left < 0) return { status: 'breached', left };
-  if (left < 0.25 * (deadline - created)) return { status: 'warning', left };
+  if (left < 0 || wo.sla_breached) return { status: 'breached', left };
+  if (wo.sla_warned && new Date(wo.sla_warned).getTime() === deadline) return { status: 'warning', left };
   return { status: 'on_time', left };
 }
 
@@ -53,6 +54,6 @@ export async function refreshSLA(onSelect) {
       },
       el('td', { class: 'mono' }, r.wo.id), el('td', { class: 'title' }, r.wo.title), el('td', {}, badge(r.wo.state)),
       el('td', {}, r.wo.bucket), el('td', {}, fmtTime(r.wo.deadline)),
-      el('td', {}, r.status === 'breached' ? `${fmtDuration(r.left)} overdue` : `${fmtDuration(r.left)} left`))))),
+      el('td', {}, r.left < 0 ? `${fmtDuration(r.left)} overdue` : `${fmtDuration(r.left)} left`))))),
     risky.length > shown ? el('p', { class: 'muted small' }, `+${risky.length - shown} more`) : null);
 }

@@ -4,15 +4,23 @@
 // node refuses the stream (an HTTP error closes an EventSource for
 // good), a new one is opened after a pause, resuming with ?after=.
 
-/** eventTypes are the named SSE events the page listens to. */
+/**
+ * eventTypes are the named SSE events the page listens to: every type
+ * the node emits ("workorder." + each receipt event name, and the
+ * receipt, member, leader, andon, SLA and stream control types).
+ * EventSource only delivers named events to their own listeners, so a
+ * type missing here is dropped (dashboard_test.go checks the list).
+ */
 export const eventTypes = [
   'workorder.created', 'workorder.assigned', 'workorder.started', 'workorder.advanced',
   'workorder.progressed', 'workorder.completed', 'workorder.failed', 'workorder.cancelled',
   'workorder.requeued', 'workorder.blocked', 'workorder.unblocked', 'workorder.dependency_added',
   'workorder.dependency_removed', 'workorder.dependency_failed', 'workorder.dependency_cancelled',
-  'workorder.child_added', 'workorder.scheduler_configured', 'receipt.appended',
-  'member.joined', 'member.failed', 'member.left', 'leader.changed',
-  'andon.pulled', 'andon.resolved', 'sla.warning', 'sla.breached', 'gap', 'cutoff',
+  'workorder.child_added', 'workorder.scheduler_configured', 'workorder.retry_scheduled',
+  'workorder.stale_rejected', 'workorder.andon_triggered', 'workorder.andon_updated',
+  'workorder.andon_resolved', 'workorder.sla_warning', 'workorder.sla_breach',
+  'receipt.appended', 'member.joined', 'member.failed', 'member.left', 'leader.changed',
+  'andon.triggered', 'andon.updated', 'andon.resolved', 'sla.warning', 'sla.breached', 'gap', 'cutoff',
 ];
 
 const reopenMs = 3000;
