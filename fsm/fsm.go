@@ -131,14 +131,26 @@ func (f *FSM) wake() {
 // AppliedIndex returns the raft index of the last applied entry.
 func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
 
+// AppliedWatch returns AppliedIndex() and a channel that is closed when
+// it may have changed: at the next apply or restore after the call. A
+// caller waiting for index n in a select with other channels loops:
+// while the index returned is below n, it waits for the channel and
+// calls AppliedWatch again (as WaitForIndex does), with no goroutine.
+func (f *FSM) AppliedWatch() (uint64, <-chan struct{}) {
+	// The channel is taken before the index is read, so an apply between
+	// the two closes it: no wakeup is lost.
+	f.waitMu.Lock()
+	ch := f.waitCh
+	f.waitUse = true
+	f.waitMu.Unlock()
+	return f.applied.Load(), ch
+}
+
 // WaitForIndex blocks until AppliedIndex() ≥ index or ctx is done.
 func (f *FSM) WaitForIndex(ctx context.Context, index uint64) error {
 	for {
-		f.waitMu.Lock()
-		ch := f.waitCh
-		f.waitUse = true
-		f.waitMu.Unlock()
-		if f.applied.Load() >= index {
+		applied, ch := f.AppliedWatch()
+		if applied >= index {
 			return nil
 		}
 		select {

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -101,5 +102,35 @@ func TestAttemptStart(t *testing.T) {
 	}
 	if _, _, assigned := v.AttemptStart("WO-99", 1); assigned {
 		t.Fatal("an unknown work order reported as assigned")
+	}
+}
+
+// TestAppliedWatch checks that the channel AppliedWatch returns closes at
+// the next apply, and that WaitForIndex, built on it, returns then.
+func TestAppliedWatch(t *testing.T) {
+	h := newHarness(t)
+	before, ch := h.f.AppliedWatch()
+	select {
+	case <-ch:
+		t.Fatal("the channel closed before anything was applied")
+	default:
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		done <- h.f.WaitForIndex(ctx, before+1)
+	}()
+	h.mustCreate(WorkOrderSpec{Title: "wakes the watchers"})
+	select {
+	case <-ch:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the channel did not close at the next apply")
+	}
+	if after, _ := h.f.AppliedWatch(); after != before+1 {
+		t.Fatalf("applied %d after one entry from %d", after, before)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("WaitForIndex: %v", err)
 	}
 }

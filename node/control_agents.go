@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hive-swarm/hive/gossip"
@@ -108,7 +109,7 @@ func (n *Node) metaLoop() {
 func (n *Node) updateAgentMeta() {
 	slots, load := n.agentSlots()
 	meta := n.gossip.LocalMeta()
-	if slotsEqual(meta.Agents, slots) && meta.Load == load {
+	if slices.Equal(meta.Agents, slots) && meta.Load == load {
 		return
 	}
 	err := n.gossip.PublishMetaFunc(func(m *gossip.Meta) { m.Agents, m.Load = slots, load })
@@ -116,16 +117,4 @@ func (n *Node) updateAgentMeta() {
 		n.logger.Debug("gossiping agent slots", "error", err)
 	}
 	notify(n.schedCh)
-}
-
-func slotsEqual(a, b []gossip.AgentSlot) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

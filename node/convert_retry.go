@@ -66,8 +66,9 @@ func retryFromAPI(r *api.RetryPolicy) (fsm.RetryPolicy, error) {
 		}
 		p.Factor = uint32(f)
 	}
-	if p.MaxDelay != 0 && p.MaxDelay < p.WithDefaults().InitialDelay {
-		return p, invalidArg("retry.max_delay: %s is below the initial delay %s", p.MaxDelay, p.WithDefaults().InitialDelay)
+	// The relations between the fields, as the FSM checks them.
+	if err := p.Validate(); err != nil {
+		return p, validationError(err)
 	}
 	return p, nil
 }

@@ -73,17 +73,14 @@ func newExecutor(n *Node) *executor {
 // run watches the FSM until shutdown: after every applied entry it
 // reconciles the tasks with the work orders assigned to this node.
 func (e *executor) run(ctx context.Context) {
-	if f, err := newExecForwarder(ctx, e.n); err != nil {
-		e.n.logger.Warn("executor: reports go through the HTTP API", "error", err)
-	} else {
-		e.fwd = f
-		defer func() {
-			// Its goroutines end with ctx; wait for them.
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = f.stop(sctx)
-		}()
-	}
+	f := newExecForwarder(ctx, e.n)
+	e.fwd = f
+	defer func() {
+		// Its goroutines end with ctx; wait for them.
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = f.stop(sctx)
+	}()
 	for {
 		v := e.n.fsm.View()
 		e.reconcile(ctx, v)
@@ -98,16 +95,19 @@ func (e *executor) run(ctx context.Context) {
 // wait returns when an entry after index applies, a task ends, or ctx
 // ends.
 func (e *executor) wait(ctx context.Context, index uint64) {
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-e.wake:
-			cancel()
-		case <-wctx.Done():
+	for {
+		applied, ch := e.n.fsm.AppliedWatch()
+		if applied > index {
+			return
 		}
-	}()
-	_ = e.n.fsm.WaitForIndex(wctx, index+1)
+		select {
+		case <-ch:
+		case <-e.wake:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // cancelAll cancels every running task with cause.

@@ -29,8 +29,7 @@ var errNoForward = errors.New("node: no leader to forward the report to")
 // leader's answer is read no further than its status (and the error, if
 // any), and no HTTP client stands in between.
 type execForwarder struct {
-	n       *Node
-	name    string // this node, sent as X-Hive-Forwarded-By
+	n       *Node // its cfg.Name is sent as X-Hive-Forwarded-By
 	tr      *http.Transport
 	batcher *forwardBatcher
 	timeout time.Duration // of one report, as the API client's Timeout
@@ -41,17 +40,16 @@ type execForwarder struct {
 
 // newExecForwarder returns the forwarder of n's executor; its goroutines
 // run until ctx ends.
-func newExecForwarder(ctx context.Context, n *Node) (*execForwarder, error) {
+func newExecForwarder(ctx context.Context, n *Node) *execForwarder {
 	tr := newForwardTransport()
 	f := &execForwarder{
 		n:       n,
-		name:    n.cfg.Name,
 		tr:      tr,
 		batcher: newForwardBatcher(ctx, n.cfg.Name, tr),
 		timeout: n.cfg.RaftTimeouts.ApplyTimeout + 5*time.Second,
 	}
 	f.leader = f.target
-	return f, nil
+	return f
 }
 
 // stop waits, until ctx is done, for the batcher's goroutines (they end
@@ -100,7 +98,7 @@ func (f *execForwarder) transition(ctx context.Context, id, action string, req *
 		"Content-Type":           {"application/json"},
 		"Prefer":                 {"return=minimal"}, // the status is all the executor reads
 		api.HeaderIdempotencyKey: {req.RequestID},
-		headerForwardedBy:        {f.name},
+		headerForwardedBy:        {f.n.cfg.Name},
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()

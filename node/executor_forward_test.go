@@ -56,7 +56,9 @@ func newTestForwarder(t *testing.T, leader string) *execForwarder {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := newForwardTransport()
-	f := &execForwarder{name: "node2", tr: tr, batcher: newForwardBatcher(ctx, "node2", tr), timeout: 10 * time.Second,
+	n := &Node{}
+	n.cfg.Name = "node2"
+	f := &execForwarder{n: n, tr: tr, batcher: newForwardBatcher(ctx, "node2", tr), timeout: 10 * time.Second,
 		leader: func() (string, bool) { return leader, leader != "" }}
 	t.Cleanup(func() {
 		cancel()

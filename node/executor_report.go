@@ -64,12 +64,18 @@ func evidenceOf(res *plugins.Result) *fsm.Evidence {
 // same request ID while no leader answers, up to ReportTimeout; a refusal
 // by the FSM (stale_attempt, invalid_transition, ...) is returned at once.
 func (e *executor) report(ctx context.Context, tr *fsm.Transition) error {
-	n := e.n
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.Execution.ReportTimeout)
+	return e.retryReport(ctx, func(ctx context.Context) error { return e.reportOnce(ctx, tr) })
+}
+
+// retryReport calls send until it succeeds or fails in a way that sending
+// again cannot mend (reportRetryable), waiting 50ms doubling to 2s between
+// tries, for at most ReportTimeout in all.
+func (e *executor) retryReport(ctx context.Context, send func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, e.n.cfg.Execution.ReportTimeout)
 	defer cancel()
 	wait := 50 * time.Millisecond
 	for {
-		err := e.reportOnce(ctx, tr)
+		err := send(ctx)
 		if err == nil || !reportRetryable(err) {
 			return err
 		}
@@ -102,9 +108,7 @@ func (e *executor) reportOnce(ctx context.Context, tr *fsm.Transition) error {
 		Reason:    tr.Reason,
 		NoRetry:   tr.NoRetry,
 		RequestID: tr.RequestID,
-	}
-	if ev := tr.Evidence; ev != nil {
-		req.Evidence = &api.Evidence{ExitCode: ev.ExitCode, Outputs: ev.Outputs, Artifact: ev.Artifact, Log: ev.Log}
+		Evidence:  evidenceToAPI(tr.Evidence),
 	}
 	if f := e.fwd; f != nil {
 		// Straight to the leader in a batch, without the hop through this

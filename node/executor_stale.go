@@ -97,21 +97,10 @@ func (e *executor) mailStale(ctx context.Context, r *staleReport) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.Execution.ReportTimeout)
-	defer cancel()
-	wait := 50 * time.Millisecond
-	for {
+	return e.retryReport(ctx, func(ctx context.Context) error {
 		_, err := n.execClient.Memory().Put(ctx, StaleNamespace, staleKey(r.RequestID), value, StaleTTL)
-		if err == nil || !reportRetryable(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(ctx.Err(), err)
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 2*time.Second)
-	}
+		return err
+	})
 }
 
 // staleKey is the mailbox key of the report with request ID id.

@@ -306,6 +306,16 @@ func (s *httpServer) view(w http.ResponseWriter, r *http.Request) *fsm.View {
 	return v
 }
 
+// readView refuses any query parameter but stale, then reads the view as
+// view does. It has answered when it returns nil.
+func (s *httpServer) readView(w http.ResponseWriter, r *http.Request) *fsm.View {
+	if err := checkQuery(r.URL.Query(), "stale"); err != nil {
+		writeAPIError(w, toAPIError(err))
+		return nil
+	}
+	return s.view(w, r)
+}
+
 // startHTTP serves the API on n.httpListener until stopHTTP.
 func (n *Node) startHTTP() error {
 	if n.httpListener == nil {
@@ -316,7 +326,7 @@ func (n *Node) startHTTP() error {
 		s.debugRoutes()
 	}
 	s.srv = &http.Server{
-		Handler:           s.handler(),
+		Handler:           s.items, // the same chain serves forwarded batch items
 		ReadHeaderTimeout: httpReadHeaderTimeout,
 		ReadTimeout:       httpReadTimeout,
 		WriteTimeout:      httpWriteTimeout,

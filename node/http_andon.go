@@ -156,11 +156,7 @@ func (s *httpServer) listAndons(w http.ResponseWriter, r *http.Request) {
 
 // getAndon handles GET /v1/andon/{id}.
 func (s *httpServer) getAndon(w http.ResponseWriter, r *http.Request) {
-	if err := checkQuery(r.URL.Query(), "stale"); err != nil {
-		writeAPIError(w, toAPIError(err))
-		return
-	}
-	v := s.view(w, r)
+	v := s.readView(w, r)
 	if v == nil {
 		return
 	}

@@ -14,15 +14,21 @@ import (
 
 // readBody reads the whole request body, at most maxBodyBytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	return readBodyLimit(w, r, maxBodyBytes)
+}
+
+// readBodyLimit reads the whole request body, at most limit bytes: a
+// longer body is body_too_large (413), another read error bad_json (400).
+func readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *apiError) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	body, err := readAllSized(http.MaxBytesReader(w, r.Body, maxBodyBytes), r.ContentLength)
+	body, err := readAllSized(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
-				message: fmt.Sprintf("request body exceeds %d bytes", maxBodyBytes)}
+				message: fmt.Sprintf("request body exceeds %d bytes", limit)}
 		}
 		return nil, &apiError{status: http.StatusBadRequest, code: "bad_json", message: "reading the body: " + err.Error()}
 	}
@@ -30,9 +36,9 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 }
 
 // readAllSized reads rd to its end, in one allocation when the request
-// announced its length (and that length is within bounds).
-func readAllSized(rd io.Reader, length int64) ([]byte, error) {
-	if length <= 0 || length > maxBodyBytes {
+// announced its length (and that length is within limit).
+func readAllSized(rd io.Reader, length, limit int64) ([]byte, error) {
+	if length <= 0 || length > limit {
 		return io.ReadAll(rd)
 	}
 	body := make([]byte, length, length+1)

@@ -26,11 +26,7 @@ type reasonExplainer interface {
 // explainWorkOrder handles GET /v1/workorders/{id}/explain. Backoffs are
 // judged at this node's clock, as the control loop judges them.
 func (s *httpServer) explainWorkOrder(w http.ResponseWriter, r *http.Request) {
-	if err := checkQuery(r.URL.Query(), "stale"); err != nil {
-		writeAPIError(w, toAPIError(err))
-		return
-	}
-	v := s.view(w, r)
+	v := s.readView(w, r)
 	if v == nil {
 		return
 	}

@@ -162,10 +162,17 @@ func (r *fwdReader) header() http.Header {
 	if r.err != nil {
 		return nil
 	}
-	seg := string(start[:len(start)-len(r.b)])
+	return headerFromSeg(string(start[:len(start)-len(r.b)]), offs[:2*n])
+}
+
+// headerFromSeg builds the header whose names and values are the
+// substrings of seg at offs: [start, end) of name 0, value 0, name 1, ...
+// It allocates the map and one slice that holds every value.
+func headerFromSeg(seg string, offs [][2]int) http.Header {
+	n := len(offs) / 2
 	h := make(http.Header, n)
 	vals := make([]string, n)
-	for i := range int(n) {
+	for i := range n {
 		k := http.CanonicalHeaderKey(seg[offs[2*i][0]:offs[2*i][1]])
 		vals[i] = seg[offs[2*i+1][0]:offs[2*i+1][1]]
 		if vs, ok := h[k]; ok {
@@ -230,20 +237,9 @@ func (r *fwdAnswerReader) uvarint() (uint64, error) {
 	return v, nil
 }
 
-func (r *fwdAnswerReader) bytes() ([]byte, error) {
-	n, err := r.uvarint()
-	if err != nil {
-		return nil, err
-	}
-	if n > uint64(r.max) {
-		return nil, fmt.Errorf("%w: %d-byte field", errFwdWire, n)
-	}
-	p := make([]byte, n)
-	if _, err := io.ReadFull(r.br, p); err != nil {
-		return nil, fwdStreamErr(err)
-	}
-	return p, nil
-}
+// bytes reads a length-prefixed field into a slice of its own (empty,
+// not nil, for an empty field).
+func (r *fwdAnswerReader) bytes() ([]byte, error) { return r.appendBytes([]byte{}) }
 
 // appendBytes reads a length-prefixed field and appends it to b.
 func (r *fwdAnswerReader) appendBytes(b []byte) ([]byte, error) {
@@ -323,18 +319,7 @@ func (r *fwdAnswerReader) next() (int, *fwdResponse, error) {
 			offs[j+1][0] = len(r.scratch)
 		}
 	}
-	seg := string(r.scratch)
-	h := make(http.Header, n)
-	vals := make([]string, n)
-	for j := range int(n) {
-		k := http.CanonicalHeaderKey(seg[offs[2*j][0]:offs[2*j][1]])
-		vals[j] = seg[offs[2*j+1][0]:offs[2*j+1][1]]
-		if vs, ok := h[k]; ok {
-			h[k] = append(vs, vals[j])
-		} else {
-			h[k] = vals[j : j+1 : j+1]
-		}
-	}
+	h := headerFromSeg(string(r.scratch), offs[:2*n])
 	body, err := r.bytes()
 	if err != nil {
 		return 0, nil, err

@@ -117,14 +117,8 @@ func (n *Node) health() *api.Health {
 // summary counts what a dashboard shows, from the local state.
 func (n *Node) summary() *api.MetricsSummary {
 	v := n.fsm.View()
-	s := &api.MetricsSummary{Node: n.cfg.Name, Index: v.Index(), Receipts: v.ReceiptCount()}
+	s := n.summaryCounts(v)
 	wos := &s.WorkOrders
-	wos.Total = v.WorkOrderCount()
-	wos.ByState = make(map[string]int)
-	for st, k := range v.CountsByState() {
-		wos.ByState[string(st)] = k
-	}
-	wos.Queued = wos.ByState[string(fsm.StateQueued)]
 	wos.ByBucket = make(map[string]map[string]int)
 	wos.ByStage = make(map[string]map[string]int)
 	add := func(m map[string]map[string]int, k string, st fsm.State) {
@@ -143,8 +137,6 @@ func (n *Node) summary() *api.MetricsSummary {
 			assigned[wo.Assignee.Node]++
 		}
 	}
-	active, cfg := v.ActiveCounts(), v.SchedulerConfig()
-	s.WIP = append(wipUses("stage", active.Stages, cfg.StageWIP), wipUses("bucket", active.Buckets, cfg.BucketWIP)...)
 	for _, m := range n.Members() {
 		ml := api.MemberLoad{Name: m.Name, Status: m.Status, RaftRole: m.RaftRole, Load: m.Load, Assigned: assigned[m.Name]}
 		for _, a := range m.AgentTypes {
@@ -157,6 +149,23 @@ func (n *Node) summary() *api.MetricsSummary {
 		st := b.Stats()
 		s.Events = api.EventStreamsStats{Subscribers: st.Subscribers, Delivered: st.Delivered, Cutoffs: st.Cutoffs}
 	}
+	return s
+}
+
+// summaryCounts is the part of the summary that v keeps counted: node,
+// index, receipts, work orders in total, by state and queued, and WIP. It
+// walks no work orders.
+func (n *Node) summaryCounts(v *fsm.View) *api.MetricsSummary {
+	s := &api.MetricsSummary{Node: n.cfg.Name, Index: v.Index(), Receipts: v.ReceiptCount()}
+	wos := &s.WorkOrders
+	wos.Total = v.WorkOrderCount()
+	wos.ByState = make(map[string]int)
+	for st, k := range v.CountsByState() {
+		wos.ByState[string(st)] = k
+	}
+	wos.Queued = wos.ByState[string(fsm.StateQueued)]
+	active, cfg := v.ActiveCounts(), v.SchedulerConfig()
+	s.WIP = append(wipUses("stage", active.Stages, cfg.StageWIP), wipUses("bucket", active.Buckets, cfg.BucketWIP)...)
 	return s
 }
 

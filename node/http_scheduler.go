@@ -13,11 +13,7 @@ import (
 
 // getScheduler handles GET /v1/scheduler.
 func (s *httpServer) getScheduler(w http.ResponseWriter, r *http.Request) {
-	if err := checkQuery(r.URL.Query(), "stale"); err != nil {
-		writeAPIError(w, toAPIError(err))
-		return
-	}
-	v := s.view(w, r)
+	v := s.readView(w, r)
 	if v == nil {
 		return
 	}
@@ -38,12 +34,8 @@ func (s *httpServer) getScheduler(w http.ResponseWriter, r *http.Request) {
 func (s *httpServer) putScheduler() http.HandlerFunc {
 	var mu sync.Mutex
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := checkQuery(r.URL.Query()); err != nil {
-			writeAPIError(w, toAPIError(err))
-			return
-		}
 		var req api.SetSchedulerConfigRequest
-		body, id, ok := readWrite(w, r, &req, false, func() string { return req.RequestID })
+		body, id, ok := s.decodeWrite(w, r, &req, func() string { return req.RequestID })
 		if !ok {
 			return
 		}
@@ -116,11 +108,7 @@ func parseDigest(field, s string) (string, error) {
 
 // listPipelines handles GET /v1/pipelines.
 func (s *httpServer) listPipelines(w http.ResponseWriter, r *http.Request) {
-	if err := checkQuery(r.URL.Query(), "stale"); err != nil {
-		writeAPIError(w, toAPIError(err))
-		return
-	}
-	v := s.view(w, r)
+	v := s.readView(w, r)
 	if v == nil {
 		return
 	}
@@ -134,11 +122,7 @@ func (s *httpServer) listPipelines(w http.ResponseWriter, r *http.Request) {
 
 // getPipeline handles GET /v1/pipelines/{name}.
 func (s *httpServer) getPipeline(w http.ResponseWriter, r *http.Request) {
-	if err := checkQuery(r.URL.Query(), "stale"); err != nil {
-		writeAPIError(w, toAPIError(err))
-		return
-	}
-	v := s.view(w, r)
+	v := s.readView(w, r)
 	if v == nil {
 		return
 	}
@@ -162,12 +146,8 @@ func unknownPipeline(cfg fsm.SchedulerConfig, name string) error {
 
 // runPipeline handles POST /v1/pipelines/{name}/runs.
 func (s *httpServer) runPipeline(w http.ResponseWriter, r *http.Request) {
-	if err := checkQuery(r.URL.Query()); err != nil {
-		writeAPIError(w, toAPIError(err))
-		return
-	}
 	var req api.RunPipelineRequest
-	body, id, ok := readWrite(w, r, &req, false, func() string { return req.RequestID })
+	body, id, ok := s.decodeWrite(w, r, &req, func() string { return req.RequestID })
 	if !ok {
 		return
 	}

@@ -3,9 +3,6 @@ package node
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -23,38 +20,7 @@ const (
 
 // readBatchBody reads a batch create's body, at most maxBatchBodyBytes.
 func readBatchBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
-	if r.Body == nil {
-		return nil, nil
-	}
-	rd := http.MaxBytesReader(w, r.Body, maxBatchBodyBytes)
-	var body []byte
-	var err error
-	if n := r.ContentLength; n > 0 && n <= maxBatchBodyBytes {
-		body = make([]byte, n)
-		if _, err = io.ReadFull(rd, body); errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		if err == nil {
-			var extra [1]byte
-			if k, rerr := rd.Read(extra[:]); k > 0 || rerr != nil && rerr != io.EOF {
-				err = rerr
-				if err == nil {
-					err = errors.New("body longer than its Content-Length")
-				}
-			}
-		}
-	} else {
-		body, err = io.ReadAll(rd)
-	}
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
-				message: fmt.Sprintf("request body exceeds %d bytes", maxBatchBodyBytes)}
-		}
-		return nil, &apiError{status: http.StatusBadRequest, code: "bad_json", message: "reading the body: " + err.Error()}
-	}
-	return body, nil
+	return readBodyLimit(w, r, maxBatchBodyBytes)
 }
 
 // decodeBatchCreate decodes the body of POST /v1/workorders/batch,

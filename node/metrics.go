@@ -156,16 +156,17 @@ func counter(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric 
 // Collect implements prometheus.Collector.
 func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	n := c.n
-	sum := n.summary()
+	v := n.fsm.View()
+	sum := n.summaryCounts(v)
 	for st, k := range sum.WorkOrders.ByState {
 		ch <- gauge(descWorkOrders, float64(k), st)
 	}
-	for b, byState := range sum.WorkOrders.ByBucket {
-		total := 0
-		for _, k := range byState {
-			total += k
-		}
-		ch <- gauge(descUnfinished, float64(total), b)
+	unfinished := make(map[string]int)
+	for _, wo := range v.Unfinished() {
+		unfinished[wo.Bucket]++
+	}
+	for b, k := range unfinished {
+		ch <- gauge(descUnfinished, float64(k), b)
 	}
 	for _, u := range sum.WIP {
 		ch <- gauge(descWIPActive, float64(u.Active), u.Kind, u.Name)
@@ -207,16 +208,14 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- gauge(descRaftServers, float64(voters), "voter")
 		ch <- gauge(descRaftServers, float64(nonvoters), "nonvoter")
 	}
-	for _, st := range []gossip.Status{gossip.StatusAlive, gossip.StatusSuspect, gossip.StatusFailed, gossip.StatusLeft} {
-		k := 0
-		if n.gossip != nil {
-			for _, m := range n.gossip.Members() {
-				if m.Status == st {
-					k++
-				}
-			}
+	byStatus := make(map[gossip.Status]int)
+	if n.gossip != nil {
+		for _, m := range n.gossip.Members() {
+			byStatus[m.Status]++
 		}
-		ch <- gauge(descGossipMembers, float64(k), st.String())
+	}
+	for _, st := range []gossip.Status{gossip.StatusAlive, gossip.StatusSuspect, gossip.StatusFailed, gossip.StatusLeft} {
+		ch <- gauge(descGossipMembers, float64(byStatus[st]), st.String())
 	}
 	ch <- counter(descGossipDropped, float64(h.Gossip.DroppedEvents))
 	if b := n.Events(); b != nil {
