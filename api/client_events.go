@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -89,7 +89,7 @@ func (e *Events) Stream(ctx context.Context, opts *EventStreamOptions) (*EventSt
 func (s *EventStream) Next() (*Event, error) {
 	for {
 		line, err := s.rd.ReadBytes('\n')
-		if len(strings.TrimSpace(string(line))) == 0 {
+		if len(bytes.TrimSpace(line)) == 0 {
 			if err != nil {
 				if errors.Is(err, io.EOF) {
 					return nil, io.EOF

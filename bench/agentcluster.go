@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -24,6 +25,9 @@ type agentCluster struct {
 	Logger    hclog.Logger
 	// Tune, when not nil, adjusts each node's configuration last.
 	Tune func(*node.Config)
+	// OnStarted, when not nil, is called with each node right after it
+	// has started.
+	OnStarted func(*node.Node)
 }
 
 // startAgentCluster starts c.Size nodes on 127.0.0.1, joined and
@@ -59,6 +63,9 @@ func startAgentCluster(ctx context.Context, c agentCluster) ([]*node.Node, error
 		if err := n.Start(ctx); err != nil {
 			return nodes, fmt.Errorf("bench: start %s: %w", nc.Name, err)
 		}
+		if c.OnStarted != nil {
+			c.OnStarted(n)
+		}
 		nodes = append(nodes, n)
 	}
 	err := poll(ctx, 60*time.Second, func() error {
@@ -93,4 +100,24 @@ func offersTest(slots []api.AgentSlot, capacity int) bool {
 		}
 	}
 	return false
+}
+
+// shutdownNodes shuts nodes down in parallel, each within 30s, skipping
+// node i where down[i] (down may be nil: none is down), and waits for
+// them all.
+func shutdownNodes(nodes []*node.Node, down []bool) {
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		if i < len(down) && down[i] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = n.Shutdown(sctx)
+		}()
+	}
+	wg.Wait()
 }

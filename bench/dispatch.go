@@ -43,6 +43,9 @@ type DispatchConfig struct {
 	Batch   int
 	Timeout time.Duration // of one create request; default 10s
 	Logger  hclog.Logger  // the nodes' logger; default: warnings to stderr
+	// OnStarted, when not nil, is called with each node of the cluster
+	// as soon as it has started (its HTTP API serves).
+	OnStarted func(*node.Node)
 }
 
 // DispatchResult is what RunDispatch measured.
@@ -128,19 +131,7 @@ func RunDispatch(ctx context.Context, cfg DispatchConfig) (*DispatchResult, erro
 		return nil, fmt.Errorf("bench: a batch of %d: want at most %d and at most the window (%d)", c.Batch, api.MaxBatchWorkOrders, c.Window)
 	}
 	nodes, err := startDispatchCluster(ctx, &c)
-	defer func() {
-		var wg sync.WaitGroup
-		for _, n := range nodes {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				_ = n.Shutdown(sctx)
-			}()
-		}
-		wg.Wait()
-	}()
+	defer func() { shutdownNodes(nodes, nil) }()
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +149,7 @@ func RunDispatch(ctx context.Context, cfg DispatchConfig) (*DispatchResult, erro
 // startAgentCluster). It returns the nodes started, also on error (the
 // caller shuts them down).
 func startDispatchCluster(ctx context.Context, c *DispatchConfig) ([]*node.Node, error) {
-	return startAgentCluster(ctx, agentCluster{Size: c.Nodes, Dir: c.Dir, PluginDir: c.PluginDir, Capacity: c.Capacity, Logger: c.Logger})
+	return startAgentCluster(ctx, agentCluster{Size: c.Nodes, Dir: c.Dir, PluginDir: c.PluginDir, Capacity: c.Capacity, Logger: c.Logger, OnStarted: c.OnStarted})
 }
 
 // unlimitScheduler turns the WIP limits and leveling off, so the bench
@@ -358,17 +349,5 @@ func followCompletions(ctx context.Context, watch *node.Node, seq uint64, prefix
 // poll calls cond every 50ms until it returns nil, timeout passes or ctx
 // ends.
 func poll(ctx context.Context, timeout time.Duration, cond func() error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		err := cond()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("bench: waiting for the cluster: %w (last: %w)", ctx.Err(), err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return pollEvery(ctx, timeout, 50*time.Millisecond, cond)
 }

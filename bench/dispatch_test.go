@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,12 +15,7 @@ func TestRunDispatchCountsEveryWorkOrder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster and plugin processes")
 	}
-	dir := t.TempDir()
-	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "hive-agent-test"),
-		"github.com/hive-swarm/hive/agents/test").CombinedOutput()
-	if err != nil {
-		t.Fatalf("building hive-agent-test: %v\n%s", err, out)
-	}
+	dir := agentDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	res, err := RunDispatch(ctx, DispatchConfig{

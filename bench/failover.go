@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -132,22 +131,7 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, erro
 func failoverOnce(ctx context.Context, c *FailoverConfig, dir string, killLeader bool) (*FailoverRun, error) {
 	nodes, err := startFailoverCluster(ctx, c, dir)
 	down := make([]bool, len(nodes))
-	defer func() {
-		var wg sync.WaitGroup
-		for i, n := range nodes {
-			if down[i] {
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				_ = n.Shutdown(sctx)
-			}()
-		}
-		wg.Wait()
-	}()
+	defer func() { shutdownNodes(nodes, down) }()
 	if err != nil {
 		return nil, err
 	}
@@ -224,11 +208,15 @@ func failoverOnce(ctx context.Context, c *FailoverConfig, dir string, killLeader
 		d   time.Duration
 		err error
 	}
+	// The API write runs until it is done or apiCtx ends; a return before
+	// its result is read cancels and waits for it.
+	apiCtx, apiCancel := context.WithCancel(ctx)
+	defer apiCancel()
 	apiDone := make(chan apiResult, 1)
 	for i, n := range nodes {
 		if !down[i] {
 			go func() {
-				d, err := apiWriteAfter(ctx, n.HTTPAddr(), killed, run.Killed)
+				d, err := apiWriteAfter(apiCtx, n.HTTPAddr(), killed, run.Killed)
 				apiDone <- apiResult{d, err}
 			}()
 			break
@@ -252,6 +240,8 @@ func failoverOnce(ctx context.Context, c *FailoverConfig, dir string, killLeader
 		return errors.New("no leader among the survivors")
 	})
 	if err != nil {
+		apiCancel()
+		<-apiDone
 		return nil, err
 	}
 	ar := <-apiDone
@@ -357,7 +347,7 @@ func pollEvery(ctx context.Context, timeout, interval time.Duration, cond func()
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("bench: %w (last: %w)", ctx.Err(), err)
+			return fmt.Errorf("bench: waiting for the cluster: %w (last: %w)", ctx.Err(), err)
 		case <-time.After(interval):
 		}
 	}

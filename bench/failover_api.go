@@ -11,7 +11,7 @@ import (
 
 // failoverAPIAttempts is how many times the API client tries the write
 // after a kill: the default client's backoff (api.DefaultConfig's
-// RetryWait), with more attempts than its default 5 so that a slow
+// RetryWait), with more attempts than its default 6 so that a slow
 // failover is measured rather than given up on.
 const failoverAPIAttempts = 12
 

@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
+	"github.com/hive-swarm/hive/node"
 )
 
 // StreamConfig configures RunStream.
@@ -98,25 +98,34 @@ func (r *StreamResult) MedianDeliveredPerSec() float64 {
 // median is the median of f over the rounds (the lower one of an even
 // number).
 func (r *StreamResult) median(f func(*StreamRound) float64) float64 {
-	var xs []float64
-	for i := range r.Rounds {
-		xs = append(xs, f(&r.Rounds[i]))
+	if m := lowerMedian(r.Rounds, f); m != nil {
+		return f(m)
 	}
+	return 0
+}
+
+// lowerMedian returns the element of xs with the median key (the lower
+// one of an even number), or nil when xs is empty.
+func lowerMedian[T any, K cmp.Ordered](xs []T, key func(*T) K) *T {
 	if len(xs) == 0 {
-		return 0
+		return nil
 	}
-	slices.Sort(xs)
-	return xs[(len(xs)-1)/2]
+	order := make([]int, len(xs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(key(&xs[a]), key(&xs[b])) })
+	return &xs[order[(len(order)-1)/2]]
 }
 
 // RunStream runs the dispatch bench (RunDispatch) cfg.Rounds times as it
 // is and as many times with cfg.Subscribers SSE subscribers following
 // every node's event stream from the start of its HTTP API, alternating,
 // and reports the events they received and the dispatch slowdown of
-// each round, and the median round. The subscribers find the nodes' HTTP
-// addresses in their "node started" log lines (RunDispatch keeps its
-// cluster to itself); a subscriber cut off or disconnected resumes after
-// the last event it received.
+// each round, and the median round. The subscribers attach to each node's
+// HTTP API as soon as the node has started (DispatchConfig.OnStarted); a
+// subscriber cut off or disconnected resumes after the last event it
+// received.
 func RunStream(ctx context.Context, cfg StreamConfig) (*StreamResult, error) {
 	if cfg.Dispatch.Dir == "" {
 		return nil, errors.New("bench: stream needs Dispatch.Dir")
@@ -153,15 +162,9 @@ func RunStream(ctx context.Context, cfg StreamConfig) (*StreamResult, error) {
 
 // pickMedian sets the embedded round to the median round by slowdown.
 func (r *StreamResult) pickMedian() {
-	if len(r.Rounds) == 0 {
-		return
+	if m := lowerMedian(r.Rounds, (*StreamRound).Slowdown); m != nil {
+		r.StreamRound = *m
 	}
-	order := make([]int, len(r.Rounds))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(r.Rounds[a].Slowdown(), r.Rounds[b].Slowdown()) })
-	r.StreamRound = r.Rounds[order[(len(order)-1)/2]]
 }
 
 // runSubscribed makes round i's run with subscribers into r.
@@ -170,7 +173,7 @@ func runSubscribed(ctx context.Context, d DispatchConfig, n, i int, r *StreamRou
 	defer subs.close()
 	sub := d
 	sub.Dir = filepath.Join(d.Dir, fmt.Sprint("subscribed-", i))
-	sub.Logger = &addrLogger{Logger: d.Logger, found: subs.attach}
+	sub.OnStarted = func(n *node.Node) { subs.attach(n.HTTPAddr()) }
 	cpu := cpuTime()
 	var err error
 	r.Subscribed, err = RunDispatch(ctx, sub)
@@ -183,7 +186,7 @@ func runSubscribed(ctx context.Context, d DispatchConfig, n, i int, r *StreamRou
 		return fmt.Errorf("bench: dispatch with subscribers: %w", err)
 	}
 	if subs.started.Load() == 0 {
-		return errors.New("bench: stream: no node HTTP address seen in the logs; no subscriber attached")
+		return errors.New("bench: stream: no node started; no subscriber attached")
 	}
 	return nil
 }
@@ -302,51 +305,4 @@ func (s *subscribers) read(base, after string) (string, bool) {
 		after = sc.last
 	}
 	return after, true
-}
-
-// addrLogger passes every line to Logger and reports the "http" value of
-// each "node started" line to found, whatever the level.
-type addrLogger struct {
-	hclog.Logger
-	found func(hostport string)
-}
-
-// Log logs and looks for a node's HTTP address.
-func (l *addrLogger) Log(level hclog.Level, msg string, args ...any) {
-	l.look(msg, args)
-	l.Logger.Log(level, msg, args...)
-}
-
-// Info logs at info level and looks for a node's HTTP address.
-func (l *addrLogger) Info(msg string, args ...any) {
-	l.look(msg, args)
-	l.Logger.Info(msg, args...)
-}
-
-func (l *addrLogger) look(msg string, args []any) {
-	if msg != "node started" {
-		return
-	}
-	for i := 0; i+1 < len(args); i += 2 {
-		if k, _ := args[i].(string); k == "http" {
-			if addr := fmt.Sprint(args[i+1]); addr != "" {
-				l.found(addr)
-			}
-		}
-	}
-}
-
-// With returns a sub-logger that still looks for addresses.
-func (l *addrLogger) With(args ...any) hclog.Logger {
-	return &addrLogger{Logger: l.Logger.With(args...), found: l.found}
-}
-
-// Named returns a sub-logger that still looks for addresses.
-func (l *addrLogger) Named(name string) hclog.Logger {
-	return &addrLogger{Logger: l.Logger.Named(name), found: l.found}
-}
-
-// ResetNamed returns a sub-logger that still looks for addresses.
-func (l *addrLogger) ResetNamed(name string) hclog.Logger {
-	return &addrLogger{Logger: l.Logger.ResetNamed(name), found: l.found}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,12 +18,7 @@ func TestRunStreamDeliversToSubscribers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts clusters and plugin processes")
 	}
-	dir := t.TempDir()
-	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "hive-agent-test"),
-		"github.com/hive-swarm/hive/agents/test").CombinedOutput()
-	if err != nil {
-		t.Fatalf("building hive-agent-test: %v\n%s", err, out)
-	}
+	dir := agentDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	res, err := RunStream(ctx, StreamConfig{

@@ -131,55 +131,38 @@ func TestDispatchRunsDAGOnThreeProcesses(t *testing.T) {
 	}
 
 	start := time.Now()
-	waitFor(t, 45*time.Second, "every work order completed", func() error {
-		page, err := clients[0].WorkOrders().List(ctx, &api.ListOptions{State: "completed", Type: "test", Limit: 1000}, &api.QueryOptions{Stale: true})
-		if err != nil {
-			return err
-		}
-		if len(page.WorkOrders) != len(g) {
-			return fmt.Errorf("%d of %d completed", len(page.WorkOrders), len(g))
-		}
-		return nil
-	})
+	waitAllCompleted(t, 45*time.Second, agents[0].addr(), ids, true)
 	t.Logf("%d work orders completed %s after the last was created", len(g), time.Since(start).Round(time.Millisecond))
 
 	// Every node holds the same chain: wait until all have applied as
 	// many receipts as the leader, then compare the exports.
-	receipts := parseReceipts(t, sameVerifiedChain(t, agents, 30*time.Second))
+	export := sameVerifiedChain(t, agents, 30*time.Second)
 
-	// From the receipts: each work order assigned once, after all its
-	// dependencies completed, and completed exactly once.
-	completedAt := map[string]uint64{}
+	// From the receipts: each work order assigned after all its
+	// dependencies completed, and completed exactly once, with no failure
+	// (checkDAGReceipts); besides, assigned once, and completed on its
+	// first attempt with evidence.
+	checkDAGReceipts(t, g, ids, byID, export, nil)
+	receipts := parseReceipts(t, export)
 	assigned := map[string]int{}
-	completions := map[string]int{}
 	ranOn := map[string]int{}
 	for _, r := range receipts {
-		i, ok := byID[r.WorkOrder]
-		if !ok {
+		if _, ok := byID[r.WorkOrder]; !ok {
 			continue
 		}
 		switch r.Event {
 		case "assigned", "started":
 			assigned[r.WorkOrder]++
 			ranOn[r.Node]++
-			for _, d := range g[i].deps {
-				if _, done := completedAt[ids[d]]; !done {
-					t.Errorf("%s (dag %d) %s at receipt %d before its dependency %s completed", r.WorkOrder, i, r.Event, r.Seq, ids[d])
-				}
-			}
 		case "completed":
-			completions[r.WorkOrder]++
-			completedAt[r.WorkOrder] = r.Seq
 			if r.EvidenceDigest == "" || r.Attempt != 1 {
 				t.Errorf("completion of %s: attempt %d, evidence %q", r.WorkOrder, r.Attempt, r.EvidenceDigest)
 			}
-		case "failed":
-			t.Errorf("%s failed", r.WorkOrder)
 		}
 	}
 	for _, id := range ids {
-		if assigned[id] != 1 || completions[id] != 1 {
-			t.Errorf("%s: %d assignments, %d completions; want 1 and 1", id, assigned[id], completions[id])
+		if assigned[id] != 1 {
+			t.Errorf("%s: %d assignments; want 1", id, assigned[id])
 		}
 	}
 	t.Logf("%d receipts identical on all nodes; assignments by node: %v", len(receipts), ranOn)

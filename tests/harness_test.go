@@ -62,6 +62,37 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() error
 	}
 }
 
+// waitAllCompleted waits up to timeout until the node at addr lists every
+// work order of ids as completed (of at most 1000 completed work orders).
+// With stale it reads the node's own state instead of the leader's.
+func waitAllCompleted(t *testing.T, timeout time.Duration, addr string, ids []string, stale bool) {
+	t.Helper()
+	url := addr + "/v1/workorders?state=completed&limit=1000"
+	if stale {
+		url += "&stale"
+	}
+	waitFor(t, timeout, "every work order completed", func() error {
+		var l api.WorkOrderList
+		if err := getJSON(url, &l); err != nil {
+			return err
+		}
+		completed := make(map[string]bool, len(l.WorkOrders))
+		for _, wo := range l.WorkOrders {
+			completed[wo.ID] = true
+		}
+		n := 0
+		for _, id := range ids {
+			if completed[id] {
+				n++
+			}
+		}
+		if n != len(ids) {
+			return fmt.Errorf("%d of %d completed", n, len(ids))
+		}
+		return nil
+	})
+}
+
 // freePort returns a port free for both TCP and UDP on 127.0.0.1 (gossip
 // needs both).
 func freePort(t *testing.T) int {

@@ -99,13 +99,7 @@ func TestLevelingHoldsAcrossLeaderKill(t *testing.T) {
 			survivors = append(survivors, a)
 		}
 	}
-	waitFor(t, 90*time.Second, "every work order completed", func() error {
-		n, err := count(survivors[0], "state=completed&stale")
-		if err == nil && n != len(bucketOf) {
-			err = fmt.Errorf("%d of %d completed", n, len(bucketOf))
-		}
-		return err
-	})
+	waitAllCompleted(t, 90*time.Second, survivors[0].addr(), slices.Collect(maps.Keys(bucketOf)), true)
 	t.Logf("killed leader %s; all %d completed %s after the kill", oldLeader, len(bucketOf), time.Since(killedAt).Round(time.Millisecond))
 
 	export := sameVerifiedChain(t, survivors, 60*time.Second)

@@ -101,6 +101,12 @@ func isolateRunningNode(t *testing.T, agents []*agent, leader, allStale bool, is
 	}
 	var victim *agent
 	var held []string
+	locals := make([]*api.Client, len(agents))
+	for i, a := range agents {
+		if locals[i], err = api.NewClient(&api.Config{Address: a.addr()}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	waitFor(t, 30*time.Second, "the victim running work", func() error {
 		for i, a := range agents {
 			if (i == lead) != leader {
@@ -108,11 +114,7 @@ func isolateRunningNode(t *testing.T, agents []*agent, leader, allStale bool, is
 			}
 			// The node's own state: work it has applied the assignment of,
 			// so its executor runs it whatever happens to the network.
-			local, err := api.NewClient(&api.Config{Address: a.addr()})
-			if err != nil {
-				return err
-			}
-			page, err := local.WorkOrders().List(ctx, &api.ListOptions{State: "in_progress", Limit: 1000}, &api.QueryOptions{Stale: true})
+			page, err := locals[i].WorkOrders().List(ctx, &api.ListOptions{State: "in_progress", Limit: 1000}, &api.QueryOptions{Stale: true})
 			if err != nil {
 				return err
 			}
@@ -164,16 +166,7 @@ func isolateRunningNode(t *testing.T, agents []*agent, leader, allStale bool, is
 	}
 	restore(victim)
 
-	waitFor(t, 60*time.Second, "every work order completed", func() error {
-		page, err := client.WorkOrders().List(ctx, &api.ListOptions{State: "completed", Type: "test", Limit: 1000}, nil)
-		if err != nil {
-			return err
-		}
-		if len(page.WorkOrders) != len(ids) {
-			return fmt.Errorf("%d of %d completed", len(page.WorkOrders), len(ids))
-		}
-		return nil
-	})
+	waitAllCompleted(t, 60*time.Second, survivors[0].addr(), ids, false)
 	// Every refusal the node logged ends up receipted.
 	var stale []api.Receipt
 	waitFor(t, 60*time.Second, "a stale_rejected receipt per refused report", func() error {

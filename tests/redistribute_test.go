@@ -113,16 +113,7 @@ func TestRedistributesWorkOfKilledNode(t *testing.T) {
 	victim.kill()
 	t.Logf("killed %s holding %v", victim.name, held)
 
-	waitFor(t, 60*time.Second, "every work order completed", func() error {
-		page, err := client.WorkOrders().List(ctx, &api.ListOptions{State: "completed", Type: "test", Limit: 1000}, &api.QueryOptions{Stale: true})
-		if err != nil {
-			return err
-		}
-		if len(page.WorkOrders) != len(g) {
-			return fmt.Errorf("%d of %d completed", len(page.WorkOrders), len(g))
-		}
-		return nil
-	})
+	waitAllCompleted(t, 60*time.Second, agents[leader].addr(), ids, true)
 	t.Logf("all %d completed %s after the kill", len(g), time.Since(killedAt).Round(time.Millisecond))
 	for _, id := range held {
 		wo, err := client.WorkOrders().Get(ctx, id, nil)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -88,16 +90,7 @@ func TestWIPLimitsHoldAcrossLeaderKill(t *testing.T) {
 	})
 	agents[leader].kill()
 	survivor := agents[(leader+1)%len(agents)]
-	waitFor(t, 90*time.Second, "every work order completed", func() error {
-		var l api.WorkOrderList
-		if err := getJSON(survivor.addr()+"/v1/workorders?stale&state=completed&limit=1000", &l); err != nil {
-			return err
-		}
-		if len(l.WorkOrders) != total {
-			return fmt.Errorf("%d of %d completed", len(l.WorkOrders), total)
-		}
-		return nil
-	})
+	waitAllCompleted(t, 90*time.Second, survivor.addr(), slices.Collect(maps.Keys(stageOf)), true)
 
 	export := survivor.cli("--stale", "receipt", "export")
 	inFlight := make(map[string]bool)

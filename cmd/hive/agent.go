@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -272,7 +271,8 @@ func agentRun(c *cli.Context) error {
 	// Signals are watched from the start, so that one arriving during
 	// start-up still ends the node cleanly.
 	sigs := make(chan os.Signal, 2)
-	stop := runtimeOf(c).notify(sigs)
+	rt := runtimeOf(c)
+	stop := rt.notify(sigs)
 	defer stop()
 
 	n, err := node.New(cfg)
@@ -292,7 +292,7 @@ func agentRun(c *cli.Context) error {
 	case sig := <-sigs:
 		cancel()
 		fmt.Fprintf(errw, "Caught %s during start-up; shutting down (again to force)\n", sig)
-		return untilForced(errw, sigs, func() error {
+		return untilForced(rt, errw, sigs, func() error {
 			<-started
 			return shutdown(n)
 		})
@@ -301,10 +301,10 @@ func agentRun(c *cli.Context) error {
 
 	sig := <-sigs
 	fmt.Fprintf(errw, "Caught %s; leaving the swarm gracefully (again to force)\n", sig)
-	return untilForced(errw, sigs, func() error {
+	return untilForced(rt, errw, sigs, func() error {
 		lctx, lcancel := context.WithTimeout(context.Background(), leaveTimeout)
 		defer lcancel()
-		if err := agentLeave(lctx, n); err != nil {
+		if err := rt.leave(lctx, n); err != nil {
 			fmt.Fprintf(errw, "Graceful leave failed: %v; shutting down\n", err)
 			if serr := shutdown(n); serr != nil {
 				return serr
@@ -316,23 +316,16 @@ func agentRun(c *cli.Context) error {
 	})
 }
 
-// agentLeave leaves the swarm; tests replace it to hold a leave open.
-var agentLeave = func(ctx context.Context, n *node.Node) error { return n.Leave(ctx) }
-
-// agentStopping tracks a graceful stop that a second signal abandoned:
-// the process exits without waiting for it, as Consul's agent does, but
-// a test that runs the agent in-process waits for it.
-var agentStopping sync.WaitGroup
-
 // untilForced runs a graceful stop and returns its result, unless another
 // signal arrives first: then it says so and returns an error at once,
 // leaving the stop running (the process is about to exit; the data on
-// disk is as safe as after a crash, which raft recovers from).
-func untilForced(errw io.Writer, sigs <-chan os.Signal, graceful func() error) error {
+// disk is as safe as after a crash, which raft recovers from). rt.stopping
+// tracks the stop.
+func untilForced(rt *runtime, errw io.Writer, sigs <-chan os.Signal, graceful func() error) error {
 	done := make(chan error, 1)
-	agentStopping.Add(1)
+	rt.stopping.Add(1)
 	go func() {
-		defer agentStopping.Done()
+		defer rt.stopping.Done()
 		done <- graceful()
 	}()
 	select {

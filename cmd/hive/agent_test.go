@@ -19,15 +19,13 @@ import (
 func TestAgentSecondSignalForcesExit(t *testing.T) {
 	release := make(chan struct{})
 	leaving := make(chan struct{})
-	old := agentLeave
-	agentLeave = func(ctx context.Context, n *node.Node) error {
-		close(leaving)
-		<-release // an operator's leave that takes its time
-		return n.Leave(ctx)
-	}
-	t.Cleanup(func() { agentLeave = old })
-
-	a := startDevAgent(t, "agent-force")
+	a := startDevAgent(t, "agent-force", func(rt *runtime) {
+		rt.leave = func(ctx context.Context, n *node.Node) error {
+			close(leaving)
+			<-release // an operator's leave that takes its time
+			return n.Leave(ctx)
+		}
+	})
 	ch, done, stderr := a.signals, a.done, a.stderr
 	addr := strings.TrimPrefix(a.url, "http://")
 
@@ -57,7 +55,7 @@ func TestAgentSecondSignalForcesExit(t *testing.T) {
 	// running (TestMain checks for leaked goroutines).
 	close(release)
 	stopped := make(chan struct{})
-	go func() { agentStopping.Wait(); close(stopped) }()
+	go func() { a.rt.stopping.Wait(); close(stopped) }()
 	select {
 	case <-stopped:
 	case <-time.After(60 * time.Second):

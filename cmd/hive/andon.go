@@ -35,7 +35,7 @@ line.`,
 }
 
 // stringList is a repeatable flag whose values may contain commas (a
-// StringSliceFlag would split a why at them).
+// StringSliceFlag would split a why or a rule's pattern at them).
 type stringList struct{ v []string }
 
 func (l *stringList) Set(s string) error { l.v = append(l.v, s); return nil }

@@ -11,9 +11,11 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/hive-swarm/hive/api"
+	"github.com/hive-swarm/hive/node"
 	"github.com/urfave/cli/v2"
 )
 
@@ -49,6 +51,14 @@ type App struct {
 type runtime struct {
 	// notify delivers SIGINT and SIGTERM to ch until stop is called.
 	notify func(ch chan<- os.Signal) (stop func())
+	// leave makes the agent's node leave the swarm; tests replace it to
+	// hold a leave open.
+	leave func(ctx context.Context, n *node.Node) error
+	// stopping tracks the agent's graceful stop, including one that a
+	// second signal abandoned: the process exits without waiting for it,
+	// as Consul's agent does, but a test that runs the agent in-process
+	// waits for it.
+	stopping *sync.WaitGroup
 }
 
 const metaRuntime = "hive.runtime"
@@ -61,10 +71,14 @@ func runtimeOf(c *cli.Context) *runtime {
 }
 
 func defaultRuntime() *runtime {
-	return &runtime{notify: func(ch chan<- os.Signal) func() {
-		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-		return func() { signal.Stop(ch) }
-	}}
+	return &runtime{
+		notify: func(ch chan<- os.Signal) func() {
+			signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+			return func() { signal.Stop(ch) }
+		},
+		leave:    func(ctx context.Context, n *node.Node) error { return n.Leave(ctx) },
+		stopping: &sync.WaitGroup{},
+	}
 }
 
 // newApp builds the command line reading stdin and writing to stdout and

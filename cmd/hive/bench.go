@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -173,26 +174,14 @@ func runBenchCreate(c *cli.Context) error {
 
 	// SIGINT or SIGTERM ends the run early; the deferred clean-ups still
 	// stop the local cluster and remove every temporary directory.
-	ctx, cancel := context.WithCancel(c.Context)
-	defer cancel()
-	sigs := make(chan os.Signal, 1)
-	stopNotify := runtimeOf(c).notify(sigs)
-	defer stopNotify()
-	go func() {
-		select {
-		case <-sigs:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, stop := signalContext(c)
+	defer stop()
 
-	if path := c.String("cpuprofile"); path != "" {
-		stopProfile, err := startCPUProfile(path)
-		if err != nil {
-			return invalidf("--cpuprofile: %v", err)
-		}
-		defer stopProfile()
+	stopProfile, err := cpuProfileFlag(c)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 
 	report, runErr := runBench(ctx, s, logger)
 	if report.measured() {
@@ -206,11 +195,12 @@ func runBenchCreate(c *cli.Context) error {
 			runErr = err
 		}
 	}
-	switch {
-	case runErr != nil && ctx.Err() != nil:
+	if runErr != nil && ctx.Err() != nil {
+		// The table above holds only the points measured before the signal.
 		return &cliError{code: "interrupted", msg: "bench: interrupted; the figures printed are partial"}
-	case runErr != nil:
-		return &cliError{code: "bench_failed", msg: "bench: " + runErr.Error()}
+	}
+	if err := benchError(ctx, runErr); err != nil {
+		return err
 	}
 	for _, p := range report.Points {
 		for _, st := range []*scenarioStats{p.Raft, p.Hive} {
@@ -223,21 +213,57 @@ func runBenchCreate(c *cli.Context) error {
 	return nil
 }
 
-// startCPUProfile profiles this process's CPU into path until the
-// returned function is called.
-func startCPUProfile(path string) (stop func(), err error) {
+// cpuProfileFlag profiles this process's CPU into the --cpuprofile file,
+// if the flag is set, until the returned function is called (a no-op when
+// it is not set).
+func cpuProfileFlag(c *cli.Context) (stop func(), err error) {
+	path := c.String("cpuprofile")
+	if path == "" {
+		return func() {}, nil
+	}
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, err
+		return nil, invalidf("--cpuprofile: %v", err)
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		_ = f.Close()
-		return nil, err
+		return nil, invalidf("--cpuprofile: %v", err)
 	}
 	return func() {
 		pprof.StopCPUProfile()
 		_ = f.Close()
 	}, nil
+}
+
+// benchError is a bench command's error for runErr, the error its run
+// ended with: nil for none, "interrupted" when ctx was cancelled (a
+// signal), else "bench_failed".
+func benchError(ctx context.Context, runErr error) error {
+	switch {
+	case runErr == nil:
+		return nil
+	case ctx.Err() != nil:
+		return &cliError{code: "interrupted", msg: "bench: interrupted"}
+	default:
+		return &cliError{code: "bench_failed", msg: "bench: " + runErr.Error()}
+	}
+}
+
+// testPluginDir is the --plugin-dir of a bench that runs test agents
+// (default: this binary's directory), checked to hold hive-agent-test.
+func testPluginDir(c *cli.Context) (string, error) {
+	dir := c.String("plugin-dir")
+	if dir == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", invalidf("--plugin-dir: %v", err)
+		}
+		dir = filepath.Dir(exe)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "hive-agent-test")); err != nil {
+		return "", invalidf("--plugin-dir: no hive-agent-test in %s (run make build): %v", dir, err)
+	}
+	return dir, nil
 }
 
 // hclogLevel maps the CLI's --log-level to hclog's levels.

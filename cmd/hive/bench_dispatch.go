@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
@@ -73,26 +71,14 @@ func runBenchDispatch(c *cli.Context) error {
 	}
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "hive", Level: hclog.Error, Output: c.App.ErrWriter})
 
-	ctx, cancel := context.WithCancel(c.Context)
-	defer cancel()
-	sigs := make(chan os.Signal, 1)
-	stopNotify := runtimeOf(c).notify(sigs)
-	defer stopNotify()
-	go func() {
-		select {
-		case <-sigs:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, stop := signalContext(c)
+	defer stop()
 
-	if path := c.String("cpuprofile"); path != "" {
-		stopProfile, err := startCPUProfile(path)
-		if err != nil {
-			return invalidf("--cpuprofile: %v", err)
-		}
-		defer stopProfile()
+	stopProfile, err := cpuProfileFlag(c)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	res, runErr := bench.RunDispatch(ctx, cfg)
 	if res != nil {
 		if jsonOutput(c) {
@@ -120,13 +106,7 @@ func runBenchDispatch(c *cli.Context) error {
 				fmtDur(res.Latency.P50), fmtDur(res.Latency.P99), fmtDur(res.Latency.Max))
 		}
 	}
-	switch {
-	case runErr != nil && ctx.Err() != nil:
-		return &cliError{code: "interrupted", msg: "bench: interrupted"}
-	case runErr != nil:
-		return &cliError{code: "bench_failed", msg: "bench: " + runErr.Error()}
-	}
-	return nil
+	return benchError(ctx, runErr)
 }
 
 // dispatchFlags are the flags of the benches that run the dispatch
@@ -152,7 +132,6 @@ func dispatchConfig(c *cli.Context) (bench.DispatchConfig, error) {
 		WorkOrders: c.Int("requests"),
 		Clients:    c.Int("clients"),
 		Window:     c.Int("window"),
-		PluginDir:  c.String("plugin-dir"),
 	}
 	for _, f := range []struct {
 		name string
@@ -162,16 +141,11 @@ func dispatchConfig(c *cli.Context) (bench.DispatchConfig, error) {
 			return cfg, invalidf("%s must be at least 1, got %d", f.name, f.v)
 		}
 	}
-	if cfg.PluginDir == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return cfg, invalidf("--plugin-dir: %v", err)
-		}
-		cfg.PluginDir = filepath.Dir(exe)
+	dir, err := testPluginDir(c)
+	if err != nil {
+		return cfg, err
 	}
-	if _, err := os.Stat(filepath.Join(cfg.PluginDir, "hive-agent-test")); err != nil {
-		return cfg, invalidf("--plugin-dir: no hive-agent-test in %s (run make build): %v", cfg.PluginDir, err)
-	}
+	cfg.PluginDir = dir
 	return cfg, nil
 }
 

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -61,21 +59,15 @@ func runBenchFailover(c *cli.Context) error {
 		ProbeInterval: c.Duration("probe-interval"),
 		ProbeTimeout:  c.Duration("probe-timeout"),
 		SuspicionMult: c.Int("suspicion-mult"),
-		PluginDir:     c.String("plugin-dir"),
 	}
 	if cfg.Runs < 1 || cfg.WorkOrders < 1 || cfg.Sleep <= 0 || cfg.RequeueGrace <= 0 || cfg.ProbeInterval <= 0 || cfg.ProbeTimeout <= 0 || cfg.SuspicionMult < 1 {
 		return invalidf("--runs, -n, --sleep, --requeue-grace, --probe-interval, --probe-timeout and --suspicion-mult must be positive")
 	}
-	if cfg.PluginDir == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return invalidf("--plugin-dir: %v", err)
-		}
-		cfg.PluginDir = filepath.Dir(exe)
+	pluginDir, err := testPluginDir(c)
+	if err != nil {
+		return err
 	}
-	if _, err := os.Stat(filepath.Join(cfg.PluginDir, "hive-agent-test")); err != nil {
-		return invalidf("--plugin-dir: no hive-agent-test in %s (run make build): %v", cfg.PluginDir, err)
-	}
+	cfg.PluginDir = pluginDir
 	dir, err := os.MkdirTemp("", "hive-bench-failover-")
 	if err != nil {
 		return err
@@ -84,18 +76,8 @@ func runBenchFailover(c *cli.Context) error {
 	cfg.Dir = dir
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "hive", Level: hclog.Error, Output: c.App.ErrWriter})
 
-	ctx, cancel := context.WithCancel(c.Context)
-	defer cancel()
-	sigs := make(chan os.Signal, 1)
-	stopNotify := runtimeOf(c).notify(sigs)
-	defer stopNotify()
-	go func() {
-		select {
-		case <-sigs:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, stop := signalContext(c)
+	defer stop()
 	res, runErr := bench.RunFailover(ctx, cfg)
 	if res != nil {
 		if jsonOutput(c) {
@@ -106,13 +88,7 @@ func runBenchFailover(c *cli.Context) error {
 			printFailover(c, res)
 		}
 	}
-	switch {
-	case runErr != nil && ctx.Err() != nil:
-		return &cliError{code: "interrupted", msg: "bench: interrupted"}
-	case runErr != nil:
-		return &cliError{code: "bench_failed", msg: "bench: " + runErr.Error()}
-	}
-	return nil
+	return benchError(ctx, runErr)
 }
 
 func printFailover(c *cli.Context, res *bench.FailoverResult) {

@@ -61,26 +61,18 @@ func runBenchStream(c *cli.Context) error {
 
 	ctx, stop := signalContext(c)
 	defer stop()
-	if path := c.String("cpuprofile"); path != "" {
-		stopProfile, err := startCPUProfile(path)
-		if err != nil {
-			return invalidf("--cpuprofile: %v", err)
-		}
-		defer stopProfile()
+	stopProfile, err := cpuProfileFlag(c)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	res, runErr := bench.RunStream(ctx, cfg)
 	if res != nil && len(res.Rounds) > 0 {
 		if err := printStreamResult(c, res); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
-	switch {
-	case runErr != nil && ctx.Err() != nil:
-		return &cliError{code: "interrupted", msg: "bench: interrupted"}
-	case runErr != nil:
-		return &cliError{code: "bench_failed", msg: "bench: " + runErr.Error()}
-	}
-	return nil
+	return benchError(ctx, runErr)
 }
 
 func printStreamResult(c *cli.Context, res *bench.StreamResult) error {

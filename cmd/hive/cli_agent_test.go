@@ -61,20 +61,28 @@ type devAgent struct {
 	signals        chan<- os.Signal // the agent's signal channel
 	done           chan error       // receives what app.Run returned
 	stdout, stderr *syncBuffer
-	url            string // its HTTP API, from the banner
+	url            string   // its HTTP API, from the banner
+	rt             *runtime // its runtime, in the app's metadata
 }
 
 // startDevAgent runs `hive agent -dev --name name` and waits until it
-// watches signals and has printed its banner.
-func startDevAgent(t *testing.T, name string) *devAgent {
+// watches signals and has printed its banner. Each setup, if any, may
+// change the agent's runtime (its signals are always the test's) before
+// it starts.
+func startDevAgent(t *testing.T, name string, setup ...func(*runtime)) *devAgent {
 	t.Helper()
 	a := &devAgent{done: make(chan error, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	app := newApp(strings.NewReader(""), a.stdout, a.stderr)
 	sigs := make(chan chan<- os.Signal, 1)
-	app.Metadata[metaRuntime] = &runtime{notify: func(ch chan<- os.Signal) func() {
+	a.rt = defaultRuntime()
+	for _, f := range setup {
+		f(a.rt)
+	}
+	a.rt.notify = func(ch chan<- os.Signal) func() {
 		sigs <- ch
 		return func() {}
-	}}
+	}
+	app.Metadata[metaRuntime] = a.rt
 	go func() {
 		a.done <- app.Run([]string{"hive", "agent", "-dev", "--name", name,
 			"--http-port", "0", "--raft-port", "0", "--gossip-port", "0", "--log-level", "warn"})

@@ -101,7 +101,7 @@ carries an idempotency key, so a retry never starts a second run.`,
 			&cli.StringSliceFlag{Name: "label", Usage: "`LABEL` (repeatable, or comma-separated)"},
 			&cli.StringFlag{Name: "payload", Usage: "`JSON` handed to every stage's agent, or @FILE"},
 			&cli.StringFlag{Name: "deadline", Usage: "`TIME` in RFC 3339, or relative like +72h"},
-			&cli.StringFlag{Name: "request-id", Usage: "idempotency `KEY` (default: a random one)"},
+			requestIDFlag(),
 		},
 		Action: pipelineRun,
 	}

@@ -168,7 +168,7 @@ Bad input is refused with invalid_argument and changes nothing.`,
 			&cli.StringSliceFlag{Name: "stage-wip", Usage: "`STAGE=N` WIP limit of a stage, 0 = unlimited (repeatable, or comma-separated)"},
 			&cli.StringSliceFlag{Name: "bucket-wip", Usage: "`BUCKET=N` WIP limit of a bucket, 0 = unlimited (repeatable, or comma-separated)"},
 			&cli.StringFlag{Name: "mix", Usage: "leveling `MIX`: BUCKET=PCT,... summing to 100, or off"},
-			&cli.GenericFlag{Name: "rule", Value: &repeated{}, Usage: "delegation `PATTERN=TYPE` (repeatable; replaces all rules)"},
+			&cli.GenericFlag{Name: "rule", Value: &stringList{}, Usage: "delegation `PATTERN=TYPE` (repeatable; replaces all rules)"},
 			&cli.BoolFlag{Name: "no-rules", Usage: "remove every delegation rule"},
 			&cli.StringFlag{Name: "auto-andon", Usage: "failure `CLASSES` that pull the andon cord automatically: test_failure,repeated_crash,sla_breach, or off"},
 			&cli.StringFlag{Name: "file", Usage: "replace the whole policy with the JSON in `FILE` (- for standard input)"},
@@ -176,13 +176,6 @@ Bad input is refused with invalid_argument and changes nothing.`,
 		Action: schedulerSet,
 	}
 }
-
-// repeated is a repeatable flag value that, unlike StringSliceFlag, never
-// splits at commas (a pattern may contain them).
-type repeated struct{ values []string }
-
-func (r *repeated) Set(s string) error { r.values = append(r.values, s); return nil }
-func (r *repeated) String() string     { return strings.Join(r.values, " ") }
 
 func schedulerSet(c *cli.Context) error {
 	if err := wantArgs(c, 0, 0); err != nil {
@@ -236,7 +229,7 @@ func schedulerChange(c *cli.Context) (func(*api.SchedulerConfig) error, error) {
 		}
 	}
 	var rules []api.DelegationRule
-	ruleArgs := c.Generic("rule").(*repeated).values
+	ruleArgs := c.Generic("rule").(*stringList).v
 	if c.Bool("no-rules") && len(ruleArgs) > 0 {
 		return nil, usagef("%s: give --rule or --no-rules, not both", commandPath(c))
 	}

@@ -157,7 +157,7 @@ func (v *progressView) event(ctx context.Context, e *api.Event, print func() err
 	}
 	switch {
 	case e.Topic != api.TopicWorkOrder || e.WorkOrder == "":
-	case isTerminalState(e.To) || (e.To != "" && !isRunning(e.To)):
+	case e.To != "" && !isRunning(e.To): // left the running states, terminal ones included
 		delete(v.active, e.WorkOrder)
 		delete(v.last, e.WorkOrder)
 	case wo != nil && isRunning(wo.State):

@@ -85,7 +85,7 @@ func woTransitionCommand(action string) *cli.Command {
 	for _, name := range transitionFlags[action] {
 		flags = append(flags, transitionFlag(name))
 	}
-	flags = append(flags, &cli.StringFlag{Name: "request-id", Usage: "idempotency `KEY` (default: a random one)"})
+	flags = append(flags, requestIDFlag())
 	return &cli.Command{
 		Name:        action,
 		Usage:       h.usage,
