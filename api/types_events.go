@@ -15,8 +15,12 @@ const (
 	TopicStream    = "stream"
 )
 
-// Event types a client usually tests. Work-order event types are
-// "workorder." followed by the receipt's event name.
+// Event types a client usually tests. Every receipt is one event: andon
+// and SLA receipts are andon.* and sla.* events, other receipts of a work
+// order are "workorder." followed by the receipt's event name, and the
+// rest are receipt.appended. Topic "receipt" admits all of them, and
+// topic "workorder" every one that names a work order; Topic is the
+// event's own topic, the prefix of its type.
 const (
 	EventWorkOrderCreated   = "workorder.created"
 	EventWorkOrderCompleted = "workorder.completed"

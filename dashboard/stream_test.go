@@ -11,8 +11,8 @@ import (
 )
 
 // receiptEvents are the receipt event names of package fsm; each one is
-// streamed as the event type "workorder."+name. fsm has no exported
-// list, so a new receipt event must be added here too.
+// streamed as the event type events.ReceiptType gives it. fsm has no
+// exported list, so a new receipt event must be added here too.
 var receiptEvents = []string{
 	fsm.EventCreated, fsm.EventStarted, fsm.EventAdvanced, fsm.EventProgressed,
 	fsm.EventCompleted, fsm.EventFailed, fsm.EventCancelled, fsm.EventRequeued,
@@ -53,7 +53,10 @@ func TestStreamListensToEveryEventType(t *testing.T) {
 		events.TypeWorkOrderCancelled, events.TypeWorkOrderUnblocked,
 	}
 	for _, e := range receiptEvents {
-		emitted = append(emitted, string(events.TopicWorkOrder)+"."+e)
+		for _, wo := range []string{"", "WO-1"} {
+			_, typ := events.ReceiptType(&fsm.Receipt{Event: e, WorkOrder: wo})
+			emitted = append(emitted, typ)
+		}
 	}
 	want := map[string]bool{}
 	for _, typ := range emitted {

@@ -294,7 +294,7 @@ func collect(dst []Event, v *fsm.View, from, to uint64, locals []Event) []Event 
 			dst = append(dst, locals[li])
 			li++
 		}
-		dst = fromReceipt(dst, r)
+		dst = append(dst, fromReceipt(r))
 	}
 	return append(dst, locals[li:]...)
 }

@@ -20,29 +20,32 @@ func TestReplayOrderAndIDs(t *testing.T) {
 	h.apply(create("b"), create("c"))        // index 2: WO-2, WO-3 in one batch
 	h.apply(act("WO-1", fsm.ActionStart))    // index 3
 	h.apply(act("WO-1", fsm.ActionComplete)) // index 4
+	h.apply(&fsm.SetSchedulerConfig{})      // index 5: a receipt of no work order
+	// Both topics admit every work-order event: each receipt comes once.
 	s := subscribe(t, h.b, Filter{Topics: []Topic{TopicWorkOrder, TopicReceipt}}, &Cursor{})
-	got := take(t, s, 10)
+	got := take(t, s, 6)
 	want := []string{
-		"workorder.created", "receipt.appended",
-		"workorder.created", "receipt.appended", "workorder.created", "receipt.appended",
-		"workorder.started", "receipt.appended",
-		"workorder.completed", "receipt.appended",
+		"workorder.created", "workorder.created", "workorder.created",
+		"workorder.started", "workorder.completed", TypeReceiptAppended,
 	}
 	if !slices.Equal(types(got), want) {
 		t.Fatalf("types = %v, want %v", types(got), want)
 	}
-	wantIdx := []uint64{1, 1, 2, 2, 2, 2, 3, 3, 4, 4}
-	wantID := []string{"", "1", "", "", "", "2", "", "3", "", "4"}
+	wantIdx := []uint64{1, 2, 2, 3, 4, 5}
+	wantID := []string{"1", "", "2", "3", "4", "5"}
 	for i, e := range got {
 		if e.Index != wantIdx[i] || e.ID != wantID[i] {
 			t.Errorf("event %d (%s): index %d id %q, want index %d id %q", i, e.Type, e.Index, e.ID, wantIdx[i], wantID[i])
 		}
+		if e.Receipt != uint64(i+1) || len(e.Hash) != 64 {
+			t.Errorf("event %d (%s): receipt %d hash %q, want receipt %d and a hash", i, e.Type, e.Receipt, e.Hash, i+1)
+		}
 	}
-	if got[2].WorkOrder != "WO-2" || got[4].WorkOrder != "WO-3" || got[8].To != "completed" || got[8].From != "in_progress" {
-		t.Errorf("unexpected payloads: %+v / %+v / %+v", got[2], got[4], got[8])
+	if got[1].WorkOrder != "WO-2" || got[2].WorkOrder != "WO-3" || got[4].To != "completed" || got[4].From != "in_progress" {
+		t.Errorf("unexpected payloads: %+v / %+v / %+v", got[1], got[2], got[4])
 	}
-	if got[1].Receipt != 1 || got[9].Receipt != 5 || len(got[9].Hash) != 64 {
-		t.Errorf("receipt fields: %+v %+v", got[1], got[9])
+	if e := got[5]; e.Topic != TopicReceipt || e.Event != fsm.EventSchedulerConfigured || e.WorkOrder != "" {
+		t.Errorf("scheduler receipt: %+v", e)
 	}
 }
 
@@ -63,20 +66,29 @@ func TestLiveFollowAndFilters(t *testing.T) {
 		"workorder.started", "workorder.cancelled", "workorder.advanced"}) {
 		t.Errorf("workorder topic: %v", got)
 	}
-	ones := take(t, one, 6)
+	ones := take(t, one, 3)
 	for _, e := range ones {
 		if e.WorkOrder != "WO-2" {
 			t.Errorf("workorder filter let through %+v", e)
 		}
 	}
-	if got := types(ones); !slices.Equal(got, []string{"workorder.created", "receipt.appended",
-		"workorder.started", "receipt.appended", "workorder.advanced", "receipt.appended"}) {
+	if got := types(ones); !slices.Equal(got, []string{"workorder.created",
+		"workorder.started", "workorder.advanced"}) {
 		t.Errorf("WO-2 filter: %v", got)
 	}
-	for _, e := range take(t, rc, 5) {
-		if e.Type != TypeReceiptAppended {
-			t.Errorf("receipt topic let through %s", e.Type)
+	h.apply(&fsm.SetSchedulerConfig{}) // 7: no work order
+	// The receipt topic is the whole chain, one event per receipt.
+	for i, e := range take(t, rc, 6) {
+		if e.Receipt != uint64(i+2) || !e.InTopic(TopicReceipt) {
+			t.Errorf("receipt topic event %d: %+v, want receipt %d", i, e, i+2)
 		}
+		if i == 5 && e.Type != TypeReceiptAppended {
+			t.Errorf("receipt of no work order typed %s, want %s", e.Type, TypeReceiptAppended)
+		}
+	}
+	h.apply(create("z"))
+	if e := next(t, wo); e.Type != TypeWorkOrderCreated || e.Index != 8 {
+		t.Errorf("workorder topic let through %+v, want only WO-4's creation", e)
 	}
 	if e := next(t, all); e.WorkOrder != "WO-2" || e.Index != 2 {
 		t.Errorf("live stream began with %+v, want WO-2 at index 2", e)
@@ -109,15 +121,15 @@ func TestResumeExactly(t *testing.T) {
 	h.apply(act("WO-1", fsm.ActionStart))
 
 	full := subscribe(t, h.b, Filter{}, &Cursor{})
-	all := take(t, full, 10)
-	want := []string{"workorder.created", "receipt.appended", "member.joined",
-		"workorder.created", "receipt.appended", "workorder.created", "receipt.appended", "leader.changed",
-		"workorder.started", "receipt.appended"}
+	all := take(t, full, 6)
+	want := []string{"workorder.created", "member.joined",
+		"workorder.created", "workorder.created", "leader.changed",
+		"workorder.started"}
 	if !slices.Equal(types(all), want) {
 		t.Fatalf("types = %v\nwant %v", types(all), want)
 	}
-	if all[2].ID != "1.1" || all[7].ID != "2.2" || all[9].ID != "3.2" {
-		t.Fatalf("ids: %q %q %q", all[2].ID, all[7].ID, all[9].ID)
+	if all[1].ID != "1.1" || all[2].ID != "" || all[4].ID != "2.2" || all[5].ID != "3.2" {
+		t.Fatalf("ids: %q %q %q %q", all[1].ID, all[2].ID, all[4].ID, all[5].ID)
 	}
 	// Resume after every ID in turn: each resumed stream starts right after it.
 	for i, e := range all {
@@ -136,7 +148,7 @@ func TestResumeExactly(t *testing.T) {
 		s.Close()
 	}
 	// And the live stream goes on after a resume.
-	c, _ := ParseCursor(all[9].ID)
+	c, _ := ParseCursor(all[5].ID)
 	s := subscribe(t, h.b, Filter{}, &c)
 	h.apply(act("WO-1", fsm.ActionComplete))
 	if e := next(t, s); e.Type != TypeWorkOrderCompleted || e.Index != 4 {
@@ -153,12 +165,12 @@ func TestResumeFromIndex(t *testing.T) {
 	h.b.Publish(Event{Topic: TopicMember, Type: TypeMemberFailed, Member: "n3"}) // stamped 2
 	h.apply(create("c"))
 	s := subscribe(t, h.b, Filter{}, &Cursor{Index: 1}) // from index 2
-	got := take(t, s, 5)
-	if !slices.Equal(types(got), []string{"workorder.created", "receipt.appended", "member.failed", "workorder.created", "receipt.appended"}) {
+	got := take(t, s, 3)
+	if !slices.Equal(types(got), []string{"workorder.created", "member.failed", "workorder.created"}) {
 		t.Fatalf("got %v", types(got))
 	}
-	if got[0].WorkOrder != "WO-2" || got[2].Index != 2 {
-		t.Fatalf("got %+v / %+v", got[0], got[2])
+	if got[0].WorkOrder != "WO-2" || got[1].Index != 2 {
+		t.Fatalf("got %+v / %+v", got[0], got[1])
 	}
 }
 
@@ -337,12 +349,13 @@ func TestMaxSubscribers(t *testing.T) {
 }
 
 // TestAndonAndSLATopics checks that andon and SLA receipts produce events
-// of their own topics, between the work-order and the receipt event.
+// of their own topics, which the work order's stream includes.
 func TestAndonAndSLATopics(t *testing.T) {
 	h := newHarness(t, Config{})
 	andon := subscribe(t, h.b, Filter{Topics: []Topic{TopicAndon}}, nil)
 	sla := subscribe(t, h.b, Filter{Topics: []Topic{TopicSLA}}, nil)
 	all := subscribe(t, h.b, Filter{WorkOrder: "WO-1"}, nil)
+	wo := subscribe(t, h.b, onlyWO, nil)
 	c := create("late")
 	c.Spec.Bucket = "security"
 	h.apply(c)
@@ -357,15 +370,25 @@ func TestAndonAndSLATopics(t *testing.T) {
 	if e := next(t, sla); e.Type != TypeSLABreached || e.WorkOrder != "WO-1" || e.Topic != TopicSLA {
 		t.Errorf("sla topic: %+v", e)
 	}
-	got := types(take(t, all, 12))
-	want := []string{
-		"workorder.created", TypeReceiptAppended,
-		"workorder." + fsm.EventAndonTriggered, TypeAndonTriggered, TypeReceiptAppended,
+	for name, s := range map[string]*sub{"WO-1 filter": all, "workorder topic": wo} {
+		got := takeUntil(t, s, TypeSLABreached)
+		if types(got)[0] != TypeWorkOrderCreated || !slices.Contains(types(got), TypeAndonTriggered) {
+			t.Errorf("%s: %v, want the creation and the andon", name, types(got))
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].Receipt <= got[i-1].Receipt {
+				t.Errorf("%s: receipt %d after %d: each receipt once, in order", name, got[i].Receipt, got[i-1].Receipt)
+			}
+		}
 	}
-	if !slices.Equal(got[:len(want)], want) {
-		t.Errorf("WO-1 stream starts %v, want %v", got, want)
+}
+
+// takeUntil receives events up to and including the first of type typ.
+func takeUntil(t *testing.T, s *sub, typ string) []Event {
+	t.Helper()
+	var out []Event
+	for len(out) == 0 || out[len(out)-1].Type != typ {
+		out = append(out, next(t, s))
 	}
-	if !slices.Contains(got, "workorder."+fsm.EventSLABreach) || !slices.Contains(got, TypeSLABreached) {
-		t.Errorf("WO-1 stream %v lacks the SLA breach", got)
-	}
+	return out
 }

@@ -3,12 +3,20 @@
 //
 // # Sources
 //
-// Work-order events (topic "workorder": workorder.created, .assigned,
-// .started, .progressed, .completed, .failed, .cancelled, .unblocked, …
-// one per receipt event name), andon events (topic "andon":
-// andon.triggered, .updated, .resolved), SLA events (topic "sla":
-// sla.warning, sla.breached) and receipt events (topic "receipt":
-// receipt.appended) are derived from the receipt chain. The chain is
+// Every receipt of the replicated chain produces exactly one event,
+// typed by what the receipt records: andon receipts are andon.triggered,
+// .updated or .resolved (topic "andon"); SLA receipts are sla.warning or
+// sla.breached (topic "sla"); the other receipts of a work order are
+// work-order events, "workorder." followed by the receipt's event name
+// (topic "workorder": workorder.created, .assigned, .started, .progressed,
+// .completed, .failed, .cancelled, .unblocked, …); any other receipt is
+// receipt.appended (topic "receipt"). Each carries the receipt's sequence
+// number and hash. A topic filter admits an event of its own topic and
+// more: "receipt" admits every receipt-derived event, so it follows the
+// whole chain one event per receipt, and "workorder" admits every one
+// that names a work order, its andon and SLA events included
+// (Event.InTopic). A subscriber of several topics receives each receipt
+// once, never a copy per topic. The chain is
 // replicated and kept in the state and in snapshots, so a subscriber can
 // resume from ANY raft index, on any node, even after the node or the
 // subscriber restarted: the broker re-reads the receipts from the index
@@ -21,10 +29,9 @@
 //
 // # Order and resume points
 //
-// A stream delivers, in order, the events of each raft index (receipts
-// in chain order; for each receipt its work-order event, its andon or SLA
-// event if any, then its receipt event), and a node-local event after the receipts of the index it was
-// stamped with. Every event that ends a resumable position carries an ID,
+// A stream delivers, in order, the events of each raft index (one per
+// receipt, in chain order), and a node-local event after the receipts of
+// the index it was stamped with. Every event that ends a resumable position carries an ID,
 // its cursor:
 //
 //	"N"    every event of raft index ≤ N has been delivered

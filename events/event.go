@@ -17,8 +17,8 @@ type Topic string
 
 // The topics.
 const (
-	TopicWorkOrder Topic = "workorder" // derived from receipts: one per work-order transition
-	TopicReceipt   Topic = "receipt"   // derived from receipts: receipt.appended
+	TopicWorkOrder Topic = "workorder" // derived from receipts: every receipt of a work order
+	TopicReceipt   Topic = "receipt"   // derived from receipts: every receipt, one event each
 	TopicMember    Topic = "member"    // node-local: gossip membership
 	TopicLeader    Topic = "leader"    // node-local: raft leadership
 	TopicAndon     Topic = "andon"     // derived from receipts: an andon triggered, updated or resolved
@@ -72,7 +72,9 @@ type Event struct {
 	// Index is the raft index of a receipt-derived event; for a
 	// node-local event, the index applied when it happened; for a gap,
 	// the first index from which the stream is complete.
-	Index uint64    `json:"index"`
+	Index uint64 `json:"index"`
+	// Topic is the event's own topic, the prefix of its Type; a
+	// receipt-derived event belongs to more (see InTopic).
 	Topic Topic     `json:"topic"`
 	Type  string    `json:"type"`
 	Time  time.Time `json:"time,omitzero"`
@@ -108,31 +110,38 @@ type Event struct {
 // local reports whether e is a node-local event.
 func (e *Event) local() bool { return e.Topic == TopicMember || e.Topic == TopicLeader }
 
-// ownTopic returns the topic and type of the event a receipt produces
-// besides its work-order and receipt events: andon and SLA receipts have
-// a topic of their own, so that a subscriber can follow just those.
-func ownTopic(receiptEvent string) (Topic, string, bool) {
-	switch receiptEvent {
+// ReceiptType returns the topic and type of the event a receipt
+// produces: andon and SLA receipts have topics of their own, so that a
+// subscriber can follow just those; other receipts of a work order are
+// work-order events; the rest are receipt.appended.
+func ReceiptType(r *fsm.Receipt) (Topic, string) {
+	switch r.Event {
 	case fsm.EventAndonTriggered:
-		return TopicAndon, TypeAndonTriggered, true
+		return TopicAndon, TypeAndonTriggered
 	case fsm.EventAndonUpdated:
-		return TopicAndon, TypeAndonUpdated, true
+		return TopicAndon, TypeAndonUpdated
 	case fsm.EventAndonResolved:
-		return TopicAndon, TypeAndonResolved, true
+		return TopicAndon, TypeAndonResolved
 	case fsm.EventSLAWarning:
-		return TopicSLA, TypeSLAWarning, true
+		return TopicSLA, TypeSLAWarning
 	case fsm.EventSLABreach:
-		return TopicSLA, TypeSLABreached, true
+		return TopicSLA, TypeSLABreached
 	}
-	return "", "", false
+	if r.WorkOrder != "" {
+		return TopicWorkOrder, "workorder." + r.Event
+	}
+	return TopicReceipt, TypeReceiptAppended
 }
 
-// fromReceipt returns the events a receipt produces: its work-order event
-// (when it belongs to a work order), its andon or SLA event (for those
-// receipts) and its receipt event.
-func fromReceipt(dst []Event, r *fsm.Receipt) []Event {
-	base := Event{
+// fromReceipt returns the one event a receipt produces (see the package
+// doc): every topic it belongs to follows from its fields, so a
+// subscriber of several topics receives it once.
+func fromReceipt(r *fsm.Receipt) Event {
+	topic, typ := ReceiptType(r)
+	return Event{
 		Index:     r.Index,
+		Topic:     topic,
+		Type:      typ,
 		Time:      time.Unix(0, r.Time).UTC(),
 		WorkOrder: r.WorkOrder,
 		Event:     r.Event,
@@ -143,19 +152,26 @@ func fromReceipt(dst []Event, r *fsm.Receipt) []Event {
 		Agent:     r.Agent,
 		Receipt:   r.Seq,
 		Hash:      hex.EncodeToString(r.Hash[:]),
+		enc:       new(encoding),
 	}
-	if r.WorkOrder != "" {
-		e := base
-		e.Topic, e.Type, e.enc = TopicWorkOrder, "workorder."+r.Event, new(encoding)
-		dst = append(dst, e)
+}
+
+// InTopic reports whether e belongs to topic t: its own topic (Topic);
+// TopicReceipt for every event derived from a receipt; TopicWorkOrder for
+// every receipt-derived event of a work order, andon and SLA events
+// included.
+func (e *Event) InTopic(t Topic) bool {
+	switch {
+	case t == e.Topic:
+		return true
+	case e.Receipt == 0 || e.local() || e.Topic == TopicStream:
+		return false
+	case t == TopicReceipt:
+		return true
+	case t == TopicWorkOrder:
+		return e.WorkOrder != ""
 	}
-	if topic, typ, ok := ownTopic(r.Event); ok {
-		e := base
-		e.Topic, e.Type, e.enc = topic, typ, new(encoding)
-		dst = append(dst, e)
-	}
-	base.Topic, base.Type, base.enc = TopicReceipt, TypeReceiptAppended, new(encoding)
-	return append(dst, base)
+	return false
 }
 
 // ErrBadCursor is returned (wrapped) for a cursor that does not parse.
@@ -233,7 +249,7 @@ func (f *Filter) match(e *Event) bool {
 	if f.WorkOrder != "" && e.WorkOrder != f.WorkOrder {
 		return false
 	}
-	return f.hasTopic(e.Topic)
+	return len(f.Topics) == 0 || slices.ContainsFunc(f.Topics, e.InTopic)
 }
 
 // wantsLocal reports whether f admits any node-local event.

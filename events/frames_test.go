@@ -35,7 +35,7 @@ func TestFramesSharedLive(t *testing.T) {
 		}
 		return b
 	}
-	all := sse(take(t, ref, 9))
+	all := sse(take(t, ref, 5))
 	want := map[*Subscription][]byte{subs[0]: all, subs[1]: all, subs[2]: sse(take(t, refWO, 4))}
 	got := map[*Subscription][][]byte{}
 	for _, s := range subs {

@@ -159,7 +159,8 @@ func receiptsOf(t *testing.T, c *api.Client) []*api.Receipt {
 }
 
 // TestEventStreamSSE follows the receipt topic over SSE from the first
-// index: every receipt arrives once, in chain order, with an id on the
+// index: every receipt arrives once, in chain order, typed by what it
+// records, with an id on the
 // last event of each raft index; resuming with Last-Event-ID continues
 // exactly; new commits arrive live.
 func TestEventStreamSSE(t *testing.T) {
@@ -181,7 +182,7 @@ func TestEventStreamSSE(t *testing.T) {
 	for i, r := range want {
 		f := s.frame()
 		frames = append(frames, f)
-		if f.event != api.EventReceiptAppended || f.data.Receipt != r.Seq || f.data.Hash != r.Hash || f.data.Index != r.Index {
+		if f.event != "workorder."+r.Event || f.data.Event != r.Event || f.data.Receipt != r.Seq || f.data.Hash != r.Hash || f.data.Index != r.Index {
 			t.Fatalf("event %d = %+v, want receipt %d (%s) at index %d", i, f, r.Seq, r.Hash, r.Index)
 		}
 		lastOfIndex := i+1 == len(want) || want[i+1].Index != r.Index

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -250,9 +251,11 @@ type streamWriter struct {
 	rc     *http.ResponseController
 	format events.Format
 	// frames are shared with other streams (Subscription.Frames): they
-	// are written as they are, never copied nor changed.
-	frames [][]byte
-	buf    []byte // this stream's own bytes, written after the frames
+	// are read, never changed.
+	frames   [][]byte
+	buf      []byte    // this stream's own bytes, written after the frames
+	out      []byte    // frames and buf joined for one write
+	deadline time.Time // the write deadline set last
 }
 
 // heartbeat appends an SSE comment, or an NDJSON heartbeat event.
@@ -268,26 +271,48 @@ func (sw *streamWriter) heartbeat(index uint64) {
 	sw.buf = append(sw.buf, "\n\n"...)
 }
 
-// flush writes and flushes what is buffered; false when the client is
+// flush writes and flushes what is buffered, in one write (a write per
+// frame set would cost a system call each); false when the client is
 // gone or stalled.
 func (sw *streamWriter) flush() bool {
-	_ = sw.rc.SetWriteDeadline(time.Now().Add(streamWriteStall))
-	for i, f := range sw.frames {
-		if _, err := sw.w.Write(f); err != nil {
-			return false
-		}
-		sw.frames[i] = nil
+	// Each write may take from streamWriteStall/2 to streamWriteStall:
+	// moving the deadline at every flush would cost a timer update each.
+	if now := time.Now(); sw.deadline.Sub(now) < streamWriteStall/2 {
+		sw.deadline = now.Add(streamWriteStall)
+		_ = sw.rc.SetWriteDeadline(sw.deadline)
 	}
+	out := sw.buf
+	if len(sw.frames) == 1 && len(sw.buf) == 0 {
+		out = sw.frames[0]
+	} else if len(sw.frames) > 0 {
+		n := len(sw.buf)
+		for _, f := range sw.frames {
+			n += len(f)
+		}
+		sw.out = slices.Grow(sw.out[:0], n)
+		for _, f := range sw.frames {
+			sw.out = append(sw.out, f...)
+		}
+		out = append(sw.out, sw.buf...)
+	}
+	clear(sw.frames)
 	sw.frames = sw.frames[:0]
-	if len(sw.buf) > 0 {
-		if _, err := sw.w.Write(sw.buf); err != nil {
+	if len(out) > 0 {
+		if _, err := sw.w.Write(out); err != nil {
 			return false
 		}
-		if cap(sw.buf) > maxStreamBuf {
-			sw.buf = nil // do not keep a burst's buffer for the life of the stream
-		} else {
-			sw.buf = sw.buf[:0]
-		}
 	}
+	sw.buf = trimBuf(sw.buf)
+	sw.out = trimBuf(sw.out)
 	return sw.rc.Flush() == nil
+}
+
+// trimBuf empties b for reuse, or drops it when a burst grew it past
+// maxStreamBuf, so that a burst's buffer is not kept for the life of the
+// stream.
+func trimBuf(b []byte) []byte {
+	if cap(b) > maxStreamBuf {
+		return nil
+	}
+	return b[:0]
 }

@@ -214,8 +214,8 @@ func formatEvent(e *api.Event, color bool) string {
 	b.WriteString(typ)
 	add := func(format string, args ...any) { b.WriteString(" " + fmt.Sprintf(format, args...)) }
 	switch e.Topic {
-	case api.TopicWorkOrder:
-		add("%s", e.WorkOrder)
+	case api.TopicWorkOrder, api.TopicAndon, api.TopicSLA:
+		add("%s", orDash(e.WorkOrder))
 		if e.From != "" || e.To != "" {
 			add("%s -> %s", orDash(e.From), orDash(e.To))
 		}
@@ -228,11 +228,8 @@ func formatEvent(e *api.Event, color bool) string {
 		if e.Agent != "" {
 			add("agent=%s", e.Agent)
 		}
-	case api.TopicReceipt:
+	case api.TopicReceipt: // a receipt of no work order
 		add("#%d", e.Receipt)
-		if e.WorkOrder != "" {
-			add("%s", e.WorkOrder)
-		}
 		add("%s", e.Event)
 		if len(e.Hash) >= 12 {
 			add("hash=%s", e.Hash[:12])

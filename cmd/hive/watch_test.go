@@ -21,13 +21,14 @@ func TestMonitorPrintsEvents(t *testing.T) {
 	if strings.Count(out, "\n") != 1 || !strings.Contains(out, " workorder.created "+wo.ID+" - -> queued") || strings.Contains(out, "\x1b") {
 		t.Fatalf("monitor printed %q", out)
 	}
+	ok(t, addr, "wo", "cancel", wo.ID)
 	out = ok(t, addr, "monitor", "--workorder", wo.ID, "--index", idx, "--count", "2", "-json")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("monitor -json printed %q", out)
 	}
 	var e api.Event
-	if err := json.Unmarshal([]byte(lines[1]), &e); err != nil || e.Type != api.EventReceiptAppended || e.WorkOrder != wo.ID || e.ID == "" {
+	if err := json.Unmarshal([]byte(lines[1]), &e); err != nil || e.Type != api.EventWorkOrderCancelled || e.WorkOrder != wo.ID || e.ID == "" {
 		t.Fatalf("second event %q: %+v %v", lines[1], e, err)
 	}
 	fails(t, addr, "usage", "monitor", "--index", "1", "--after", "3")

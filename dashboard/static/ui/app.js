@@ -87,16 +87,19 @@ function logEvent(ev) {
 }
 
 function onEvent(ev) {
-  if (ev.type !== 'receipt.appended') logEvent(ev);
+  logEvent(ev);
+  if (ev.receipt) { // one event per receipt, of a work order or not
+    refreshList();
+    refreshBoard();
+    refreshTotals();
+    refreshReceipts();
+    if (ev.workorder && detail.concerns(ev.workorder)) refreshDetail();
+  }
   switch (ev.topic) {
     case 'workorder':
     case 'receipt':
-      refreshList();
-      refreshBoard();
-      refreshTotals();
+    case 'sla':
       refreshSLAPanel();
-      refreshReceipts();
-      if (ev.workorder && detail.concerns(ev.workorder)) refreshDetail();
       break;
     case 'member':
     case 'leader':
@@ -105,9 +108,6 @@ function onEvent(ev) {
       break;
     case 'andon':
       refreshAndonPanel();
-      break;
-    case 'sla':
-      refreshSLAPanel();
       break;
     default: // gap: some events were missed; cutoff: the stream ends
       if (ev.type === 'gap') refreshAll();

@@ -6,10 +6,11 @@
 
 /**
  * eventTypes are the named SSE events the page listens to: every type
- * the node emits ("workorder." + each receipt event name, and the
- * receipt, member, leader, andon, SLA and stream control types).
- * EventSource only delivers named events to their own listeners, so a
- * type missing here is dropped (dashboard_test.go checks the list).
+ * the node emits (one event per receipt: "workorder." + its receipt
+ * event name, andon.*, sla.* or receipt.appended; member, leader and
+ * stream control types). EventSource only delivers named events to
+ * their own listeners, so a type missing here is dropped
+ * (stream_test.go checks the list).
  */
 export const eventTypes = [
   'workorder.created', 'workorder.assigned', 'workorder.started', 'workorder.advanced',
@@ -17,8 +18,7 @@ export const eventTypes = [
   'workorder.requeued', 'workorder.blocked', 'workorder.unblocked', 'workorder.dependency_added',
   'workorder.dependency_removed', 'workorder.dependency_failed', 'workorder.dependency_cancelled',
   'workorder.child_added', 'workorder.scheduler_configured', 'workorder.retry_scheduled',
-  'workorder.stale_rejected', 'workorder.andon_triggered', 'workorder.andon_updated',
-  'workorder.andon_resolved', 'workorder.sla_warning', 'workorder.sla_breach',
+  'workorder.stale_rejected',
   'receipt.appended', 'member.joined', 'member.failed', 'member.left', 'leader.changed',
   'andon.triggered', 'andon.updated', 'andon.resolved', 'sla.warning', 'sla.breached', 'gap', 'cutoff',
 ];
