@@ -20,7 +20,7 @@ func TestReplayOrderAndIDs(t *testing.T) {
 	h.apply(create("b"), create("c"))        // index 2: WO-2, WO-3 in one batch
 	h.apply(act("WO-1", fsm.ActionStart))    // index 3
 	h.apply(act("WO-1", fsm.ActionComplete)) // index 4
-	h.apply(&fsm.SetSchedulerConfig{})      // index 5: a receipt of no work order
+	h.apply(&fsm.SetSchedulerConfig{})       // index 5: a receipt of no work order
 	// Both topics admit every work-order event: each receipt comes once.
 	s := subscribe(t, h.b, Filter{Topics: []Topic{TopicWorkOrder, TopicReceipt}}, &Cursor{})
 	got := take(t, s, 6)
