@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -367,4 +368,43 @@ func TestEventStreamEndsAtShutdown(t *testing.T) {
 			break
 		}
 	}
+}
+
+// TestEventStreamOwnConnection reads an SSE stream's raw response over
+// HTTP/1.1: the node writes the head itself (the body ends when the
+// connection closes), and a client that closes its connection ends its
+// subscription on the node at once, without waiting for a write to fail.
+func TestEventStreamOwnConnection(t *testing.T) {
+	c := nodetest.NewCluster(t, 1)
+	c.WaitForLeader()
+	n := c.Node(0)
+	conn, err := net.Dial("tcp", n.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /v1/events?heartbeat=5m HTTP/1.1\r\nHost: hive\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !resp.Close || len(resp.TransferEncoding) != 0 || resp.ContentLength != -1 ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") || resp.Header.Get("Date") == "" {
+		t.Fatalf("head: %d close=%v te=%v length=%d %v", resp.StatusCode, resp.Close, resp.TransferEncoding, resp.ContentLength, resp.Header)
+	}
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != "retry: 2000\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	nodetest.WaitFor(t, "the subscription", func() (bool, string) {
+		st := n.Events().Stats()
+		return st.Subscribers == 1, fmt.Sprintf("%d subscribers", st.Subscribers)
+	})
+	conn.Close()
+	nodetest.WaitFor(t, "the subscription to end", func() (bool, string) {
+		st := n.Events().Stats()
+		return st.Subscribers == 0, fmt.Sprintf("%d subscribers", st.Subscribers)
+	})
 }

@@ -89,7 +89,8 @@ type httpServer struct {
 	leaveCancel context.CancelFunc
 	leaving     sync.Once
 
-	bg sync.WaitGroup // the Serve goroutine and a leave in progress
+	bg      sync.WaitGroup // the Serve goroutine and a leave in progress
+	streams takenOver      // event streams whose connections Shutdown no longer sees
 }
 
 // newHTTPServer builds the API handlers over b.
@@ -374,10 +375,11 @@ type leaveCtxKey struct{}
 // waits for it: the goroutine ends as soon as Leave returns.
 func (s *httpServer) stop(ctx context.Context) error {
 	s.bgCancel()
+	streamsErr := s.streams.close(ctx)
 	s.batcher.halt()
 	if ctx.Value(leaveCtxKey{}) != nil {
 		s.fwd.CloseIdleConnections()
-		return nil
+		return streamsErr
 	}
 	s.leaveCancel()
 	done := make(chan struct{})
@@ -390,7 +392,7 @@ func (s *httpServer) stop(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		return nil
+		return streamsErr
 	case <-ctx.Done():
 		return fmt.Errorf("http: waiting for background work: %w", ctx.Err())
 	}

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -28,9 +29,9 @@ const (
 	// streamCoalesce is the least time between two writes of a stream
 	// that are not full; batchBytes, a full write; maxStreamBuf, the
 	// buffer of its own a stream keeps between writes.
-	streamCoalesce = 20 * time.Millisecond
-	batchBytes     = 64 << 10
-	maxStreamBuf   = 256 << 10
+	streamCoalesce = 100 * time.Millisecond
+	batchBytes     = 512 << 10
+	maxStreamBuf   = 1 << 20
 
 	contentTypeSSE    = "text/event-stream"
 	contentTypeNDJSON = "application/x-ndjson"
@@ -131,7 +132,9 @@ func (s *httpServer) streamEvents(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, toAPIError(err))
 		return
 	}
-	sub, err := eb.Events().Subscribe(r.Context(), sq.filter, sq.from)
+	// The stream closes the subscription when it ends (defer below);
+	// at shutdown, the broker ends it first with a cutoff saying why.
+	sub, err := eb.Events().Subscribe(context.WithoutCancel(r.Context()), sq.filter, sq.from)
 	if errors.Is(err, events.ErrClosed) {
 		writeError(w, http.StatusServiceUnavailable, "shutting_down", "the node is shutting down")
 		return
@@ -160,21 +163,29 @@ func (s *httpServer) streamEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
+	ctx := r.Context()
 	if r.ProtoMajor == 1 {
 		// Not chunked: the body ends when the connection closes, as the
-		// SSE specification suggests, and net/http then sends each
-		// write with one system call instead of three (chunk header,
-		// data, chunk end), waking the client once per write.
+		// SSE specification suggests, and each write is one system call
+		// instead of three (chunk header, data, chunk end), waking the
+		// client once per write.
 		hdr.Set("Transfer-Encoding", "identity")
+		conn, cctx, release, err := s.takeOverStream(ctx, w, rc, hdr)
+		if err == nil {
+			defer release()
+			sw.conn, ctx = conn, cctx
+		}
 	}
-	w.WriteHeader(http.StatusOK)
+	if sw.conn == nil {
+		w.WriteHeader(http.StatusOK)
+	}
 	if !sq.ndjson {
 		sw.buf = append(sw.buf, "retry: "+strconv.FormatInt(sseRetry.Milliseconds(), 10)+"\n: hive event stream\n\n"...)
 	}
 	if !sw.flush() {
 		return
 	}
-	s.followStream(r.Context(), sub, sw, sq.heartbeat)
+	s.followStream(ctx, sub, sw, sq.heartbeat)
 }
 
 // followStream writes sub's events to sw until the stream or the client
@@ -249,13 +260,15 @@ func (s *httpServer) appliedIndex() uint64 {
 type streamWriter struct {
 	w      http.ResponseWriter
 	rc     *http.ResponseController
+	conn   net.Conn // the connection, once taken over (takeOverStream); nil: write through w
 	format events.Format
 	// frames are shared with other streams (Subscription.Frames): they
 	// are read, never changed.
 	frames   [][]byte
-	buf      []byte    // this stream's own bytes, written after the frames
-	out      []byte    // frames and buf joined for one write
-	deadline time.Time // the write deadline set last
+	buf      []byte      // this stream's own bytes, written after the frames
+	out      []byte      // frames and buf joined for one write through w
+	vec      net.Buffers // frames and buf for one writev to conn
+	deadline time.Time   // the write deadline set last
 }
 
 // heartbeat appends an SSE comment, or an NDJSON heartbeat event.
@@ -279,8 +292,30 @@ func (sw *streamWriter) flush() bool {
 	// moving the deadline at every flush would cost a timer update each.
 	if now := time.Now(); sw.deadline.Sub(now) < streamWriteStall/2 {
 		sw.deadline = now.Add(streamWriteStall)
-		_ = sw.rc.SetWriteDeadline(sw.deadline)
+		if sw.conn != nil {
+			_ = sw.conn.SetWriteDeadline(sw.deadline)
+		} else {
+			_ = sw.rc.SetWriteDeadline(sw.deadline)
+		}
 	}
+	var err error
+	if sw.conn != nil {
+		err = sw.writeConn()
+	} else {
+		err = sw.writeResponse()
+	}
+	clear(sw.frames)
+	sw.frames = sw.frames[:0]
+	sw.buf = trimBuf(sw.buf)
+	if err != nil {
+		return false
+	}
+	return sw.conn != nil || sw.rc.Flush() == nil
+}
+
+// writeResponse writes the buffered frames and the stream's own bytes
+// through the ResponseWriter, joined into one write.
+func (sw *streamWriter) writeResponse() error {
 	out := sw.buf
 	if len(sw.frames) == 1 && len(sw.buf) == 0 {
 		out = sw.frames[0]
@@ -295,16 +330,12 @@ func (sw *streamWriter) flush() bool {
 		}
 		out = append(sw.out, sw.buf...)
 	}
-	clear(sw.frames)
-	sw.frames = sw.frames[:0]
+	var err error
 	if len(out) > 0 {
-		if _, err := sw.w.Write(out); err != nil {
-			return false
-		}
+		_, err = sw.w.Write(out)
 	}
-	sw.buf = trimBuf(sw.buf)
 	sw.out = trimBuf(sw.out)
-	return sw.rc.Flush() == nil
+	return err
 }
 
 // trimBuf empties b for reuse, or drops it when a burst grew it past
