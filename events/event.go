@@ -164,7 +164,7 @@ func (e *Event) InTopic(t Topic) bool {
 	switch {
 	case t == e.Topic:
 		return true
-	case e.Receipt == 0 || e.local() || e.Topic == TopicStream:
+	case e.Receipt == 0: // node-local and stream control events carry none
 		return false
 	case t == TopicReceipt:
 		return true

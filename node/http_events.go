@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -165,15 +164,19 @@ func (s *httpServer) streamEvents(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Accel-Buffering", "no")
 	ctx := r.Context()
 	if r.ProtoMajor == 1 {
-		// Not chunked: the body ends when the connection closes, as the
-		// SSE specification suggests, and each write is one system call
-		// instead of three (chunk header, data, chunk end), waking the
-		// client once per write.
-		hdr.Set("Transfer-Encoding", "identity")
 		conn, cctx, release, err := s.takeOverStream(ctx, w, rc, hdr)
-		if err == nil {
+		switch {
+		case err == nil:
 			defer release()
 			sw.conn, ctx = conn, cctx
+		case errors.Is(err, http.ErrNotSupported):
+			// Not chunked: the body ends when the connection closes, as
+			// the SSE specification suggests, and each write is one
+			// system call instead of three (chunk header, data, chunk
+			// end), waking the client once per write.
+			hdr.Set("Transfer-Encoding", "identity")
+		default: // taken over, then lost or refused: nothing more to write
+			return
 		}
 	}
 	if sw.conn == nil {
@@ -266,7 +269,6 @@ type streamWriter struct {
 	// are read, never changed.
 	frames   [][]byte
 	buf      []byte      // this stream's own bytes, written after the frames
-	out      []byte      // frames and buf joined for one write through w
 	vec      net.Buffers // frames and buf for one writev to conn
 	deadline time.Time   // the write deadline set last
 }
@@ -284,8 +286,7 @@ func (sw *streamWriter) heartbeat(index uint64) {
 	sw.buf = append(sw.buf, "\n\n"...)
 }
 
-// flush writes and flushes what is buffered, in one write (a write per
-// frame set would cost a system call each); false when the client is
+// flush writes and flushes what is buffered; false when the client is
 // gone or stalled.
 func (sw *streamWriter) flush() bool {
 	// Each write may take from streamWriteStall/2 to streamWriteStall:
@@ -306,7 +307,11 @@ func (sw *streamWriter) flush() bool {
 	}
 	clear(sw.frames)
 	sw.frames = sw.frames[:0]
-	sw.buf = trimBuf(sw.buf)
+	if cap(sw.buf) > maxStreamBuf {
+		sw.buf = nil // do not keep a burst's buffer for the life of the stream
+	} else {
+		sw.buf = sw.buf[:0]
+	}
 	if err != nil {
 		return false
 	}
@@ -314,36 +319,16 @@ func (sw *streamWriter) flush() bool {
 }
 
 // writeResponse writes the buffered frames and the stream's own bytes
-// through the ResponseWriter, joined into one write.
+// through the ResponseWriter, where the connection could not be taken
+// over (HTTP/2: the frames go out as data frames anyway).
 func (sw *streamWriter) writeResponse() error {
-	out := sw.buf
-	if len(sw.frames) == 1 && len(sw.buf) == 0 {
-		out = sw.frames[0]
-	} else if len(sw.frames) > 0 {
-		n := len(sw.buf)
-		for _, f := range sw.frames {
-			n += len(f)
+	for _, f := range append(sw.frames, sw.buf) {
+		if len(f) == 0 {
+			continue
 		}
-		sw.out = slices.Grow(sw.out[:0], n)
-		for _, f := range sw.frames {
-			sw.out = append(sw.out, f...)
+		if _, err := sw.w.Write(f); err != nil {
+			return err
 		}
-		out = append(sw.out, sw.buf...)
 	}
-	var err error
-	if len(out) > 0 {
-		_, err = sw.w.Write(out)
-	}
-	sw.out = trimBuf(sw.out)
-	return err
-}
-
-// trimBuf empties b for reuse, or drops it when a burst grew it past
-// maxStreamBuf, so that a burst's buffer is not kept for the life of the
-// stream.
-func trimBuf(b []byte) []byte {
-	if cap(b) > maxStreamBuf {
-		return nil
-	}
-	return b[:0]
+	return nil
 }

@@ -17,10 +17,13 @@ import (
 // http.ResponseWriter they would be copied into one buffer first, or
 // written with a system call each. It writes the response head itself,
 // hdr with "Connection: close": the body ends when the connection
-// closes, as for any stream. The returned context is also done when the
-// client closes the connection; release closes it and waits for the
-// goroutine that watches it. It fails, having written nothing, where the
-// connection cannot be taken over (HTTP/2).
+// closes, as for any stream. The returned context is done when the
+// client closes the connection, not when the server stops (the broker
+// ends the stream then, and httpServer.stop waits for it); release closes
+// the connection and waits for the goroutine that watches it. Where the
+// connection cannot be taken over (HTTP/2) it fails with an error
+// wrapping http.ErrNotSupported, having touched nothing; any other error
+// means the connection was taken over and is closed now.
 func (s *httpServer) takeOverStream(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, hdr http.Header) (net.Conn, context.Context, func(), error) {
 	conn, brw, err := rc.Hijack()
 	if err != nil {
@@ -33,7 +36,6 @@ func (s *httpServer) takeOverStream(ctx context.Context, w http.ResponseWriter, 
 	if sw, ok := w.(*statusWriter); ok {
 		sw.status = http.StatusOK // for the access log and the metrics
 	}
-	hdr.Del("Transfer-Encoding")
 	hdr.Set("Connection", "close")
 	hdr.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	_ = conn.SetWriteDeadline(time.Now().Add(streamWriteStall))
