@@ -326,24 +326,22 @@ func (g *Gossip) updateMeta(m Meta, wait bool) error {
 // are serialised, so one caller's change (a flag, the agent slots) is
 // never lost to another's; a caller that replaces the whole metadata
 // with UpdateMeta is not serialised with them.
-func (g *Gossip) UpdateMetaFunc(f func(m *Meta)) error {
-	g.updateMu.Lock()
-	defer g.updateMu.Unlock()
-	m := g.LocalMeta()
-	f(&m)
-	return g.UpdateMeta(m)
-}
+func (g *Gossip) UpdateMetaFunc(f func(m *Meta)) error { return g.modifyMeta(f, true) }
 
 // PublishMetaFunc is UpdateMetaFunc without waiting for the broadcast:
 // memberlist queues it and spreads it with its next rounds of gossip. It
 // suits frequent updates (agent slots, load) whose caller must never be
 // held up, not even across a shutdown.
-func (g *Gossip) PublishMetaFunc(f func(m *Meta)) error {
+func (g *Gossip) PublishMetaFunc(f func(m *Meta)) error { return g.modifyMeta(f, false) }
+
+// modifyMeta applies f to a copy of the local metadata and installs the
+// result with updateMeta, serialised with the other modifyMeta calls.
+func (g *Gossip) modifyMeta(f func(m *Meta), wait bool) error {
 	g.updateMu.Lock()
 	defer g.updateMu.Unlock()
 	m := g.LocalMeta()
 	f(&m)
-	return g.updateMeta(m, false)
+	return g.updateMeta(m, wait)
 }
 
 // Members lists every known member, failed and left ones included (until

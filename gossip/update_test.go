@@ -5,21 +5,25 @@ import (
 	"testing"
 )
 
+// newTestGossip starts a member with testConfig, shut down when the test
+// ends.
+func newTestGossip(t *testing.T, name string) *Gossip {
+	t.Helper()
+	g, err := New(testConfig(t, name, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Shutdown() })
+	return g
+}
+
 // TestUpdateMetaFuncSpreadsAndSerialises checks that concurrent
 // read-modify-write updates of the local metadata (a flag from one
 // caller, the agent slots from another) are all kept, and that the
 // result reaches the other member.
 func TestUpdateMetaFuncSpreadsAndSerialises(t *testing.T) {
-	a, err := New(testConfig(t, "a", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Shutdown()
-	b, err := New(testConfig(t, "b", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Shutdown()
+	a := newTestGossip(t, "a")
+	b := newTestGossip(t, "b")
 	if _, err := b.Join([]string{a.Addr()}); err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +64,7 @@ func TestUpdateMetaFuncSpreadsAndSerialises(t *testing.T) {
 // wait for its broadcast, installs the update locally at once and that
 // the update still reaches a member that joins later.
 func TestPublishMetaFuncSpreads(t *testing.T) {
-	a, err := New(testConfig(t, "a", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Shutdown()
+	a := newTestGossip(t, "a")
 	slot := AgentSlot{Type: "test", Capacity: 8, Running: 3}
 	if err := a.PublishMetaFunc(func(m *Meta) { m.Agents, m.Load = []AgentSlot{slot}, 375 }); err != nil {
 		t.Fatal(err)
@@ -72,11 +72,7 @@ func TestPublishMetaFuncSpreads(t *testing.T) {
 	if local := a.LocalMeta(); len(local.Agents) != 1 || local.Agents[0] != slot || local.Load != 375 {
 		t.Fatalf("local meta %+v", local)
 	}
-	b, err := New(testConfig(t, "b", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Shutdown()
+	b := newTestGossip(t, "b")
 	if _, err := b.Join([]string{a.Addr()}); err != nil {
 		t.Fatal(err)
 	}

@@ -84,10 +84,7 @@ func TestDispatchRunsDAGOnThreeProcesses(t *testing.T) {
 	ids[0] = root.ID
 	clients := make([]*api.Client, len(agents))
 	for i, a := range agents {
-		var err error
-		if clients[i], err = api.NewClient(&api.Config{Address: a.addr()}); err != nil {
-			t.Fatal(err)
-		}
+		clients[i] = a.client()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -250,6 +250,16 @@ func (a *agent) tryCLI(args ...string) (string, string, error) {
 	return stdout.String(), stderr.String(), err
 }
 
+// client returns an API client for this agent.
+func (a *agent) client() *api.Client {
+	a.t.Helper()
+	c, err := api.NewClient(&api.Config{Address: a.addr()})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return c
+}
+
 // status reads /v1/status from this agent's local state.
 func (a *agent) status() (*api.Status, error) {
 	var st api.Status

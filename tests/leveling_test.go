@@ -133,11 +133,7 @@ func submitGatedBacklog(ctx context.Context, t *testing.T, agents []*agent, perB
 	t.Helper()
 	clients := make([]*api.Client, len(agents))
 	for i, a := range agents {
-		c, err := api.NewClient(&api.Config{Address: a.addr()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		clients[i] = c
+		clients[i] = a.client()
 	}
 	gate, err := clients[0].WorkOrders().Create(ctx, &api.CreateWorkOrderRequest{Title: "leveling gate"})
 	if err != nil {

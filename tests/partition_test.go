@@ -83,10 +83,7 @@ func TestPartitionedNodeComesBackStale(t *testing.T) {
 func isolateRunningNode(t *testing.T, agents []*agent, leader, allStale bool, isolate, restore func(*agent)) {
 	t.Helper()
 	lead := startWithTestAgent(t, agents, 4, fastFailover...)
-	client, err := api.NewClient(&api.Config{Address: agents[lead].addr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := agents[lead].client()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var ids []string
@@ -103,9 +100,7 @@ func isolateRunningNode(t *testing.T, agents []*agent, leader, allStale bool, is
 	var held []string
 	locals := make([]*api.Client, len(agents))
 	for i, a := range agents {
-		if locals[i], err = api.NewClient(&api.Config{Address: a.addr()}); err != nil {
-			t.Fatal(err)
-		}
+		locals[i] = a.client()
 	}
 	waitFor(t, 30*time.Second, "the victim running work", func() error {
 		for i, a := range agents {
@@ -138,10 +133,7 @@ func isolateRunningNode(t *testing.T, agents []*agent, leader, allStale bool, is
 		}
 	}
 	// From here on, talk to a survivor: the victim may be the leader.
-	client, err = api.NewClient(&api.Config{Address: survivors[0].addr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client = survivors[0].client()
 	isolate(victim)
 	t.Logf("isolated %s running %v", victim.name, held)
 	waitFor(t, 60*time.Second, "the isolated node's work requeued and completed elsewhere", func() error {

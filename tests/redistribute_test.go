@@ -57,10 +57,7 @@ func TestRedistributesWorkOfKilledNode(t *testing.T) {
 	}
 	agents := newAgents(t, 3)
 	leader := startWithTestAgent(t, agents, 4, fastFailover...)
-	client, err := api.NewClient(&api.Config{Address: agents[leader].addr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := agents[leader].client()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

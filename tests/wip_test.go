@@ -39,15 +39,11 @@ func TestWIPLimitsHoldAcrossLeaderKill(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*perStage)
 	for i, a := range agents {
+		c := a.client()
 		for j := range 2 * perStage / len(agents) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c, err := api.NewClient(&api.Config{Address: a.addr()})
-				if err != nil {
-					errs <- err
-					return
-				}
 				stage := "code"
 				if j%2 == 1 {
 					stage = "design"

@@ -92,17 +92,26 @@ function resultText(r) {
   return parts.join(', ');
 }
 
-/** receiptTable lists receipts; shared with the receipt search. */
-export function receiptTable(rs) {
+/** receiptTable lists the work order's receipts. */
+function receiptTable(rs) {
   if (rs.length === 0) return el('p', { class: 'muted' }, 'No receipts.');
   return el('table', { class: 'list' },
     el('thead', {}, el('tr', {}, ['seq', 'time', 'event', 'from → to', 'node', 'hash'].map((h) => el('th', {}, h)))),
-    el('tbody', {}, rs.map((r) => el('tr', { dataset: { seq: r.seq } },
-      el('td', {}, r.seq), el('td', {}, fmtTime(r.time)), el('td', {}, r.event),
-      el('td', {}, transition(r)), el('td', {}, r.node), el('td', { class: 'mono', title: r.hash }, shortHash(r.hash))))));
+    el('tbody', {}, rs.map((r) => receiptRow(r))));
+}
+
+/**
+ * receiptRow is the table row of a receipt: seq, time, event, from → to,
+ * node and hash, with the cell workorderCell (if any) after the time;
+ * shared with the receipt search.
+ */
+export function receiptRow(r, workorderCell = null) {
+  return el('tr', { dataset: { seq: r.seq } },
+    el('td', {}, r.seq), el('td', {}, fmtTime(r.time)), workorderCell, el('td', {}, r.event),
+    el('td', {}, transition(r)), el('td', {}, r.node), el('td', { class: 'mono', title: r.hash }, shortHash(r.hash)));
 }
 
 /** transition shows "from → to" of a receipt. */
-export function transition(r) {
+function transition(r) {
   return r.from || r.to ? `${r.from || '∅'} → ${r.to || '∅'}` : '';
 }

@@ -55,7 +55,7 @@ export function fmtDuration(ms) {
 /** shortHash abbreviates a hex hash. */
 export const shortHash = (h) => (h ? `${h.slice(0, 12)}…` : '');
 
-/** stateBadge is a colored badge for a work-order or member state. */
+/** badge is a colored badge for a work-order or member state. */
 export function badge(state) {
   return el('span', { class: `badge s-${state || 'unknown'}` }, state || 'unknown');
 }

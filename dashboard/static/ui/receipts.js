@@ -1,8 +1,8 @@
 // receipts.js: receipt search (by work order, hash, time) and chain
 // verification.
 import { getJSON } from './api.js';
-import { $, el, fmtTime, replace, shortHash } from './dom.js';
-import { transition } from './detail.js';
+import { receiptRow } from './detail.js';
+import { $, el, replace, shortHash } from './dom.js';
 
 const limit = 100;
 
@@ -35,11 +35,8 @@ export class Receipts {
     }
     const list = await getJSON('/v1/receipts', { ...params, limit });
     const rs = (list.receipts || []).slice().reverse(); // newest first
-    replace($('receipt-rows'), rs.length ? rs.map((r) => el('tr', { dataset: { seq: r.seq } },
-      el('td', {}, r.seq), el('td', {}, fmtTime(r.time)),
-      el('td', {}, r.workorder ? el('a', { href: '#', onclick: (ev) => { ev.preventDefault(); this.onSelect(r.workorder); } }, r.workorder) : ''),
-      el('td', {}, r.event), el('td', {}, transition(r)), el('td', {}, r.node),
-      el('td', { class: 'mono', title: r.hash }, shortHash(r.hash))))
+    replace($('receipt-rows'), rs.length ? rs.map((r) => receiptRow(r,
+      el('td', {}, r.workorder ? el('a', { href: '#', onclick: (ev) => { ev.preventDefault(); this.onSelect(r.workorder); } }, r.workorder) : '')))
       : el('tr', {}, el('td', { colspan: 7, class: 'muted' }, 'No receipts match.')));
   }
 
