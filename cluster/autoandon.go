@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/hive-swarm/hive/fsm"
@@ -85,14 +86,7 @@ func PlanAutoAndons(v *fsm.View, classes []string, s *AutoAndonScan) (out []*fsm
 	if s.Next > head {
 		return nil, false
 	}
-	on := func(c string) bool {
-		for _, x := range classes {
-			if x == c {
-				return true
-			}
-		}
-		return false
-	}
+	on := func(c string) bool { return slices.Contains(classes, c) }
 	rs := v.Receipts(fsm.ReceiptQuery{FromSeq: s.Next, Limit: autoAndonPage})
 	if len(rs) == 0 {
 		s.Next = head + 1

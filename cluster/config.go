@@ -26,14 +26,13 @@ const (
 	MaxQueueFactor     = 1_000_000 // largest AdaptiveConfig.LongQueueFactor
 )
 
-// Config is the scheduler's policy. It is replicated (stored in the FSM)
-// and may be replaced at run time, so it encodes to JSON with stable
-// snake_case field names (see MarshalJSON and ParseConfig).
+// Config is the scheduler's policy. The replicated one is an
+// fsm.SchedulerConfig, which may be replaced at run time; ConfigFromFSM
+// converts it.
 //
 // The Go zero value is a valid config with no limits: the priority
 // strategy, no WIP limits, no leveling, no delegation and no pipelines.
-// DefaultConfig returns the defaults of the design; JSON fields left out
-// take those defaults.
+// DefaultConfig returns the defaults of the design.
 type Config struct {
 	// Strategy orders the queue; "" means StrategyPriority.
 	Strategy Strategy
@@ -53,7 +52,7 @@ type Config struct {
 	// Delegation maps title/description patterns to agent types for
 	// candidates without one; the first matching rule wins.
 	Delegation []DelegationRule
-	// Pipelines are templates that Expand turns into chains of work orders.
+	// Pipelines are the pipeline templates (see Pipeline).
 	Pipelines []Pipeline
 	// Adaptive tunes StrategyAdaptive.
 	Adaptive AdaptiveConfig

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -84,97 +83,6 @@ func TestConfigValidate(t *testing.T) {
 	if err := cfg.Validate(); !errors.Is(err, ErrUnknownStrategy) {
 		t.Errorf("unknown strategy does not wrap ErrUnknownStrategy: %v", err)
 	}
-}
-
-// goldenDefaultJSON pins the field names of the stored config.
-const goldenDefaultJSON = `{"strategy":"priority",` +
-	`"stage_wip":{"code":5,"design":3,"test":7},` +
-	`"bucket_wip":{"compliance":5,"cost":5,"features":10,"reliability":5,"security":5,"technical_debt":5},` +
-	`"leveling_mix":{"cost":20,"features":10,"reliability":40,"security":30},` +
-	`"delegation":[],` +
-	`"pipelines":[{"name":"default","stages":[` +
-	`{"name":"research","agent_type":"researcher","stage":"design","effort_seconds":3600},` +
-	`{"name":"plan","agent_type":"planner","stage":"design","effort_seconds":1800},` +
-	`{"name":"implement","agent_type":"coder","stage":"code","effort_seconds":14400},` +
-	`{"name":"test","agent_type":"tester","stage":"test","effort_seconds":3600},` +
-	`{"name":"review","agent_type":"reviewer","stage":"review","effort_seconds":1800}]}],` +
-	`"adaptive":{"deadline_risk_percent":25,"long_queue_factor":4}}`
-
-func TestConfigJSON(t *testing.T) {
-	b, err := json.Marshal(DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(b) != goldenDefaultJSON {
-		t.Fatalf("encoding changed:\n got %s\nwant %s", b, goldenDefaultJSON)
-	}
-	var back Config
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
-	if b2, _ := json.Marshal(back); string(b2) != string(b) {
-		t.Errorf("round trip changed the config:\n%s\n%s", b2, b)
-	}
-
-	t.Run("zero config says what it does", func(t *testing.T) {
-		b, _ := json.Marshal(Config{})
-		want := `{"strategy":"priority","stage_wip":{},"bucket_wip":{},"leveling_mix":{},"delegation":[],"pipelines":[],"adaptive":{"deadline_risk_percent":0,"long_queue_factor":0}}`
-		if string(b) != want {
-			t.Errorf("got %s", b)
-		}
-		var back Config
-		if err := json.Unmarshal(b, &back); err != nil || len(back.StageWIP) != 0 || len(back.Mix) != 0 || len(back.Pipelines) != 0 {
-			t.Errorf("zero config decoded to %+v, %v", back, err)
-		}
-	})
-	t.Run("absent fields take defaults, present ones replace them", func(t *testing.T) {
-		cfg, err := ParseConfig([]byte(`{"strategy":"FIFO","stage_wip":{"code":2},"leveling_mix":{}}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cfg.Strategy != StrategyFIFO {
-			t.Errorf("strategy %q, want canonical fifo", cfg.Strategy)
-		}
-		if len(cfg.StageWIP) != 1 || cfg.StageWIP["code"] != 2 {
-			t.Errorf("stage_wip %v, want only code=2", cfg.StageWIP)
-		}
-		if cfg.Mix == nil || len(cfg.Mix) != 0 {
-			t.Errorf("leveling_mix %v, want empty (leveling off)", cfg.Mix)
-		}
-		if cfg.BucketWIP["features"] != 10 || cfg.Adaptive != DefaultAdaptiveConfig() || len(cfg.Pipelines) != 1 {
-			t.Errorf("absent fields did not take defaults: %+v", cfg)
-		}
-	})
-	t.Run("null means default", func(t *testing.T) {
-		cfg, err := ParseConfig([]byte(`{"stage_wip":null}`))
-		if err != nil || cfg.StageWIP["design"] != 3 {
-			t.Errorf("%v, %v", cfg.StageWIP, err)
-		}
-	})
-	for _, tc := range []struct{ name, in, want string }{
-		{"unknown field", `{"strategy":"fifo","wip":{}}`, `unknown field "wip"`},
-		{"trailing data", `{"strategy":"fifo"} {}`, "trailing data"},
-		{"not JSON", `strategy=fifo`, "invalid character"},
-		{"wrong type", `{"stage_wip":{"code":"five"}}`, "cannot unmarshal"},
-		{"invalid value", `{"stage_wip":{"code":-5}}`, `stage_wip["code"]: limit -5`},
-		{"unknown strategy", `{"strategy":"random"}`, `unknown scheduling strategy "random"`},
-	} {
-		t.Run("ParseConfig refuses "+tc.name, func(t *testing.T) {
-			_, err := ParseConfig([]byte(tc.in))
-			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("ParseConfig(%s) = %v, want ErrInvalidConfig containing %q", tc.in, err, tc.want)
-			}
-		})
-	}
-	t.Run("stored configs from newer versions decode", func(t *testing.T) {
-		var cfg Config
-		if err := json.Unmarshal([]byte(`{"strategy":"sjf","future_knob":true}`), &cfg); err != nil || cfg.Strategy != StrategySJF {
-			t.Errorf("%+v, %v", cfg, err)
-		}
-		if err := json.Unmarshal([]byte(`[1]`), &cfg); !errors.Is(err, ErrInvalidConfig) {
-			t.Errorf("array decoded: %v", err)
-		}
-	})
 }
 
 func TestConfigClone(t *testing.T) {

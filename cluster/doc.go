@@ -30,9 +30,8 @@
 // invalid_candidate) for `hive wo explain`.
 //
 // CriticalPaths computes the longest remaining chain of effort through the
-// dependency DAG for the critical_path strategy, and Expand turns a
-// Pipeline template into a chain of dependent work orders for the API to
-// submit. CandidateFromWorkOrder and RunningFromWorkOrders adapt the FSM's
+// dependency DAG for the critical_path strategy. ConfigFromFSM,
+// CandidateFromWorkOrder and RunningFromWorkOrders adapt the FSM's
 // records; the package imports fsm read-only and nothing else of Hive.
 //
 // Loop is the control loop that drives those decisions on the leader: it

@@ -8,8 +8,7 @@ import "errors"
 var (
 	// ErrInvalidConfig reports a Config that Validate refuses: a negative
 	// WIP limit, a bad leveling weight, a delegation pattern that does not
-	// compile, an invalid pipeline template, an unknown strategy, or JSON
-	// that does not decode.
+	// compile, an invalid pipeline template or an unknown strategy.
 	ErrInvalidConfig = errors.New("cluster: invalid scheduler config")
 
 	// ErrUnknownStrategy reports a strategy name that ParseStrategy does not
@@ -19,7 +18,7 @@ var (
 
 	// ErrInvalidPipeline reports a pipeline template that Pipeline.Validate
 	// refuses (no stages, a repeated or malformed stage name, negative
-	// effort), or an Expand request without a title.
+	// effort).
 	ErrInvalidPipeline = errors.New("cluster: invalid pipeline")
 
 	// ErrUnknownPipeline reports a pipeline name that a Config does not hold.

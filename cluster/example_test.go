@@ -33,19 +33,3 @@ func ExampleScheduler_Plan() {
 	// start WO-1 on n1/shell
 	// WO-3: no_node_for_type: no healthy node offers agent type "gpu"
 }
-
-func ExampleExpand() {
-	stages, err := cluster.Expand(cluster.DefaultPipeline(), cluster.ExpandRequest{Title: "Add rate limiting"})
-	if err != nil {
-		panic(err)
-	}
-	for i, w := range stages {
-		fmt.Printf("%d %-30s agent=%-10s wip=%-6s after=%v\n", i, w.Title, w.AgentType, w.Stage, w.DependsOn)
-	}
-	// Output:
-	// 0 Add rate limiting (research)   agent=researcher wip=design after=[]
-	// 1 Add rate limiting (plan)       agent=planner    wip=design after=[0]
-	// 2 Add rate limiting (implement)  agent=coder      wip=code   after=[1]
-	// 3 Add rate limiting (test)       agent=tester     wip=test   after=[2]
-	// 4 Add rate limiting (review)     agent=reviewer   wip=review after=[3]
-}

@@ -282,10 +282,15 @@ type StepResult struct {
 }
 
 // retryAt lowers NextRetry to t when t is earlier (and not zero).
-func (r *StepResult) retryAt(t time.Time) {
-	if !t.IsZero() && (r.NextRetry.IsZero() || t.Before(r.NextRetry)) {
-		r.NextRetry = t
+func (r *StepResult) retryAt(t time.Time) { r.NextRetry = earlier(r.NextRetry, t) }
+
+// earlier returns the earlier of a and b, where a zero time is none: the
+// other one is returned.
+func earlier(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
 	}
+	return a
 }
 
 // Step makes one pass: read, plan, propose. It returns an error only when

@@ -29,10 +29,7 @@ func (l *Loop) housekeep(ctx context.Context, v *fsm.View, now time.Time, res *S
 	}
 	if !now.Before(l.timeoutNext) {
 		fails, next := PlanRunTimeouts(now, v.Active(), l.cfg.RunTimeout, l.cfg.RunTimeoutSlack, v.AssignedByLeader)
-		l.timeoutNext = now.Add(time.Second)
-		if !next.IsZero() && next.Before(l.timeoutNext) {
-			l.timeoutNext = next
-		}
+		l.timeoutNext = earlier(now.Add(time.Second), next)
 		res.retryAt(next)
 		if changed, err := proposeCommands(ctx, l, "run timeout", fails, &res.TimedOut, res); changed || err != nil {
 			if err == nil {

@@ -1,18 +1,10 @@
 package cluster
 
-import (
-	"bytes"
-	"errors"
-	"fmt"
-	"math"
-	"slices"
-	"strings"
-
-	"github.com/hive-swarm/hive/fsm"
-)
+import "fmt"
 
 // Pipeline is a template for a chain of work orders, one per stage, each
-// depending on the one before. Expand instantiates it.
+// depending on the one before: the scheduler's copy of an
+// fsm.PipelineTemplate, which fsm.RunPipeline instantiates.
 //
 // How it maps to stages and WIP: the work order of each stage carries
 // PipelineStage.WIPStage() as its fsm stage, so it counts against
@@ -102,100 +94,4 @@ func (p Pipeline) Validate() error {
 		}
 	}
 	return nil
-}
-
-// ExpandRequest is what a client asks a pipeline to run on.
-type ExpandRequest struct {
-	Title       string
-	Description string
-	Bucket      string   // "" lets the FSM derive it from the labels
-	Priority    int      // fsm level, 0 lets the FSM derive it
-	Labels      []string // copied to every stage
-	Payload     []byte   // copied to every stage
-}
-
-// PlannedWorkOrder is one work order of an expanded pipeline, ready for
-// the API to submit. IDs are assigned at commit, so dependencies are
-// indexes into the slice Expand returned; each entry depends only on
-// earlier ones, so submitting in order and mapping each index to the ID the
-// FSM assigned resolves them (see Spec).
-type PlannedWorkOrder struct {
-	Title         string
-	Description   string
-	AgentType     string // the work order's kind; "" for delegation
-	Stage         string // the WIP stage (PipelineStage.WIPStage)
-	Pipeline      string // template name
-	PipelineStage string // step name within the template
-	EffortSeconds int64
-	Bucket        string
-	Priority      int
-	Labels        []string
-	Payload       []byte
-	DependsOn     []int // indexes of earlier entries
-}
-
-// Expand turns p into a chain of work orders: one per stage, in order,
-// each depending on the one before, titled "<title> (<stage name>)" and
-// carrying the request's description, bucket, priority, labels and
-// payload. It returns an error wrapping ErrInvalidPipeline when p is
-// invalid or the title is empty.
-func Expand(p Pipeline, req ExpandRequest) ([]PlannedWorkOrder, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(req.Title) == "" {
-		return nil, fmt.Errorf("%w %q: expand: title: empty", ErrInvalidPipeline, p.Name)
-	}
-	out := make([]PlannedWorkOrder, len(p.Stages))
-	for i, s := range p.Stages {
-		w := PlannedWorkOrder{
-			Title:         req.Title + " (" + s.Name + ")",
-			Description:   req.Description,
-			AgentType:     s.AgentType,
-			Stage:         s.WIPStage(),
-			Pipeline:      p.Name,
-			PipelineStage: s.Name,
-			EffortSeconds: s.EffortSeconds,
-			Bucket:        req.Bucket,
-			Priority:      req.Priority,
-			Labels:        slices.Clone(req.Labels),
-			Payload:       bytes.Clone(req.Payload),
-		}
-		if i > 0 {
-			w.DependsOn = []int{i - 1}
-		}
-		out[i] = w
-	}
-	return out, nil
-}
-
-// errUnresolved reports a dependency index that has no assigned ID yet.
-var errUnresolved = errors.New("dependency not yet submitted")
-
-// Spec returns the fsm spec that creates w, with its dependency indexes
-// replaced by assigned[i], the ID the FSM gave entry i. It fails, wrapping
-// ErrInvalidPipeline, if an index has no assigned ID or the priority does
-// not fit an fsm priority.
-func (w PlannedWorkOrder) Spec(assigned []string) (fsm.WorkOrderSpec, error) {
-	if w.Priority < 0 || w.Priority > math.MaxUint8 {
-		return fsm.WorkOrderSpec{}, fmt.Errorf("%w: %q: priority %d out of range", ErrInvalidPipeline, w.Title, w.Priority)
-	}
-	s := fsm.WorkOrderSpec{
-		Title:       w.Title,
-		Description: w.Description,
-		Kind:        w.AgentType,
-		Bucket:      w.Bucket,
-		Priority:    fsm.Priority(w.Priority),
-		Labels:      slices.Clone(w.Labels),
-		Payload:     bytes.Clone(w.Payload),
-		Effort:      w.EffortSeconds,
-		Stage:       w.Stage,
-	}
-	for _, d := range w.DependsOn {
-		if d < 0 || d >= len(assigned) || assigned[d] == "" {
-			return fsm.WorkOrderSpec{}, fmt.Errorf("%w: %q depends on entry %d: %w", ErrInvalidPipeline, w.Title, d, errUnresolved)
-		}
-		s.DependsOn = append(s.DependsOn, assigned[d])
-	}
-	return s, nil
 }

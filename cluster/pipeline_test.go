@@ -2,12 +2,9 @@ package cluster
 
 import (
 	"errors"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/hive-swarm/hive/fsm"
 )
 
 func TestDefaultPipeline(t *testing.T) {
@@ -56,79 +53,5 @@ func TestPipelineValidate(t *testing.T) {
 				t.Errorf("Validate() = %v, want ErrInvalidPipeline containing %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestExpand(t *testing.T) {
-	req := ExpandRequest{
-		Title: "Add rate limiting", Description: "per client", Bucket: "reliability",
-		Priority: 3, Labels: []string{"api"}, Payload: []byte(`{"repo":"hive"}`),
-	}
-	got, err := Expand(DefaultPipeline(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 5 {
-		t.Fatalf("%d work orders, want 5", len(got))
-	}
-	want1 := PlannedWorkOrder{
-		Title: "Add rate limiting (plan)", Description: "per client", AgentType: "planner",
-		Stage: "design", Pipeline: "default", PipelineStage: "plan", EffortSeconds: 1800,
-		Bucket: "reliability", Priority: 3, Labels: []string{"api"}, Payload: []byte(`{"repo":"hive"}`),
-		DependsOn: []int{0},
-	}
-	if !reflect.DeepEqual(got[1], want1) {
-		t.Errorf("stage 1 = %+v\nwant %+v", got[1], want1)
-	}
-	if got[0].DependsOn != nil {
-		t.Errorf("first stage depends on %v", got[0].DependsOn)
-	}
-	for i := 1; i < len(got); i++ {
-		if !slices.Equal(got[i].DependsOn, []int{i - 1}) {
-			t.Errorf("stage %d depends on %v, want [%d]", i, got[i].DependsOn, i-1)
-		}
-	}
-	// Copies: changing one stage's slices leaves the request and others alone.
-	got[0].Payload[0] = 'X'
-	got[0].Labels[0] = "changed"
-	if req.Payload[0] != '{' || req.Labels[0] != "api" || got[1].Payload[0] != '{' {
-		t.Error("Expand aliases the request's slices")
-	}
-
-	if _, err := Expand(DefaultPipeline(), ExpandRequest{Title: "  "}); !errors.Is(err, ErrInvalidPipeline) {
-		t.Errorf("empty title: %v", err)
-	}
-	if _, err := Expand(Pipeline{Name: "p"}, req); !errors.Is(err, ErrInvalidPipeline) {
-		t.Errorf("invalid pipeline: %v", err)
-	}
-}
-
-func TestPlannedWorkOrderSpec(t *testing.T) {
-	planned, err := Expand(DefaultPipeline(), ExpandRequest{Title: "T", Priority: int(fsm.PriorityHigh), Payload: []byte("{}")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	assigned := []string{"WO-7"}
-	spec, err := planned[1].Spec(assigned)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := fsm.WorkOrderSpec{
-		Title: "T (plan)", Kind: "planner", Priority: fsm.PriorityHigh, Payload: []byte("{}"),
-		Effort: 1800, Stage: "design", DependsOn: []string{"WO-7"},
-	}
-	if !reflect.DeepEqual(spec, want) {
-		t.Errorf("spec %+v\nwant %+v", spec, want)
-	}
-	if err := fsm.Validate(&fsm.CreateWorkOrder{Header: fsm.Header{RequestID: "r1", Time: 1, Node: "n"}, Spec: spec}); err != nil {
-		t.Errorf("fsm refuses the spec: %v", err)
-	}
-	if _, err := planned[2].Spec(assigned); !errors.Is(err, ErrInvalidPipeline) {
-		t.Errorf("unresolved dependency: %v", err)
-	}
-	bad := planned[0]
-	bad.Priority = 300
-	if _, err := bad.Spec(nil); !errors.Is(err, ErrInvalidPipeline) {
-		t.Errorf("priority 300: %v", err)
 	}
 }

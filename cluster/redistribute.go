@@ -66,9 +66,7 @@ func PlanRequeues(now time.Time, grace time.Duration, inflight []*fsm.WorkOrder,
 		}
 		due := g.Since.Add(grace)
 		if now.Before(due) {
-			if next.IsZero() || due.Before(next) {
-				next = due
-			}
+			next = earlier(next, due)
 			continue
 		}
 		out = append(out, &fsm.Transition{

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -153,12 +154,7 @@ func TestLoopRequeuesGoneNodeAndReplaces(t *testing.T) {
 	// A late report of the old attempt is stale.
 	late := &fsm.Transition{ID: ids[1], Action: fsm.ActionComplete, Attempt: 1}
 	r, _ = anyProposer{fp, now}.ProposeBatch(ctx, []fsm.Command{late})
-	if !fsmIsStale(r[0].Err) {
+	if !errors.Is(r[0].Err, fsm.ErrStaleAttempt) {
 		t.Fatalf("late completion of attempt 1: %v; want stale_attempt", r[0].Err)
 	}
-}
-
-func fsmIsStale(err error) bool {
-	fe, ok := err.(*fsm.Error)
-	return ok && fe.Code == fsm.ErrStaleAttempt.Code
 }

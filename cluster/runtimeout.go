@@ -64,9 +64,7 @@ func PlanRunTimeouts(now time.Time, inflight []*fsm.WorkOrder, defaultTimeout, s
 		started := time.Unix(0, wo.StartedAt)
 		due := started.Add(timeout + slack)
 		if now.Before(due) {
-			if next.IsZero() || due.Before(next) {
-				next = due
-			}
+			next = earlier(next, due)
 			continue
 		}
 		if wo.RunTimeout <= 0 && agentRun != nil && !agentRun(wo) {

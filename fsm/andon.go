@@ -186,8 +186,7 @@ func (t *tx) mutAndon(a *Andon) *Andon {
 // andonReceipt appends event for wo (which reflects it, from state from)
 // with AndonDigest(a) as the evidence digest.
 func (t *tx) andonReceipt(wo *WorkOrder, event string, from State, a *Andon) {
-	t.receipt(wo, event, from, "", nil)
-	t.receipts[len(t.receipts)-1].r.EvidenceDigest = AndonDigest(a)
+	t.receipt(wo, event, from, "", nil).EvidenceDigest = AndonDigest(a)
 }
 
 // lineOf returns the line an andon of scope sc on wo stops.
@@ -230,7 +229,7 @@ func applyAndonTrigger(t *tx, c Command) *Error {
 	m, from := wo, wo.State // a terminal work order is left as it is
 	if a.Quarantined {
 		m = t.mutOf(wo)
-		if inFlight(stateIdx(from)) {
+		if i, _ := stateIndex(from); inFlight(i) {
 			m.Attempt++ // fences the running attempt off
 			m.Assignee = Assignee{}
 		}
@@ -249,14 +248,6 @@ func applyAndonTrigger(t *tx, c Command) *Error {
 	t.resWO = m
 	t.resIDs = []string{fix.ID}
 	return nil
-}
-
-func stateIdx(s State) int {
-	i, ok := stateIndex(s)
-	if !ok {
-		return -1
-	}
-	return i
 }
 
 // createFix builds (without storing) the fix work order of andon a on wo.

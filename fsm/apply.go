@@ -159,8 +159,9 @@ func (t *tx) copyWO(old *WorkOrder) *WorkOrder {
 
 func (t *tx) create(wo *WorkOrder) { t.track(dirtyWO{cur: wo}) }
 
-// receipt records an event for wo, which must already reflect it.
-func (t *tx) receipt(wo *WorkOrder, event string, from State, agent string, ev *Evidence) {
+// receipt records an event for wo, which must already reflect it, and
+// returns the new receipt, for the caller to amend before the next one.
+func (t *tx) receipt(wo *WorkOrder, event string, from State, agent string, ev *Evidence) *Receipt {
 	t.receipts = append(t.receipts, pendingReceipt{wo: wo.Seq, r: Receipt{
 		Index:     t.index,
 		Time:      t.now,
@@ -172,9 +173,11 @@ func (t *tx) receipt(wo *WorkOrder, event string, from State, agent string, ev *
 		Node:      t.hdr.Node,
 		Agent:     agent,
 	}})
+	r := &t.receipts[len(t.receipts)-1].r
 	if ev != nil {
-		t.receipts[len(t.receipts)-1].r.EvidenceDigest = EvidenceDigest(ev)
+		r.EvidenceDigest = EvidenceDigest(ev)
 	}
+	return r
 }
 
 // commit writes the overlay to the state and seals the receipts. one backs

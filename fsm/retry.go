@@ -166,8 +166,7 @@ func (t *tx) retry(wo *WorkOrder, pol RetryPolicy, tr *Transition) {
 	if tr.Evidence != nil {
 		m.Result = tr.Evidence
 	}
-	t.receipt(m, EventRetryScheduled, from, tr.Agent, nil)
-	t.receipts[len(t.receipts)-1].r.EvidenceDigest = RetryDigest(EvidenceDigest(tr.Evidence), m.Retries, delay, m.NotBefore, tr.Reason)
+	t.receipt(m, EventRetryScheduled, from, tr.Agent, nil).EvidenceDigest = RetryDigest(EvidenceDigest(tr.Evidence), m.Retries, delay, m.NotBefore, tr.Reason)
 }
 
 // fail applies a fail transition: a retry when tr is fenced, not NoRetry

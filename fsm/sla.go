@@ -82,8 +82,7 @@ func applySLAEvent(t *tx, c Command) *Error {
 	} else {
 		m.SLAWarned = m.Deadline
 	}
-	t.receipt(m, event, m.State, "", nil)
-	t.receipts[len(t.receipts)-1].r.EvidenceDigest = SLADigest(e.Kind, m.Deadline, e.PredictedFinish, before, m.Priority)
+	t.receipt(m, event, m.State, "", nil).EvidenceDigest = SLADigest(e.Kind, m.Deadline, e.PredictedFinish, before, m.Priority)
 	t.resWO = m
 	return nil
 }

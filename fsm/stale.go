@@ -53,8 +53,7 @@ func applyRecordStale(t *tx, c Command) *Error {
 	if rs.Attempt >= wo.Attempt {
 		return Errorf(ErrInvalidArgument, "attempt: %d of %s is not stale (current attempt %d)", rs.Attempt, wo.ID, wo.Attempt)
 	}
-	t.receipt(wo, EventStaleRejected, wo.State, rs.Agent, nil)
-	r := &t.receipts[len(t.receipts)-1].r
+	r := t.receipt(wo, EventStaleRejected, wo.State, rs.Agent, nil)
 	r.Attempt = rs.Attempt
 	if rs.Node != "" {
 		r.Node = rs.Node

@@ -180,8 +180,7 @@ func (t *tx) start(wo *WorkOrder, node, agent, event string) *WorkOrder {
 	m.Assignee = Assignee{Node: node, Agent: agent}
 	m.StartedAt = t.now
 	m.NotBefore = 0
-	t.receipt(m, event, StateQueued, agent, nil)
-	t.receipts[len(t.receipts)-1].r.Node = node
+	t.receipt(m, event, StateQueued, agent, nil).Node = node
 	return m
 }
 

@@ -75,96 +75,72 @@ func validate(c Command) *Error {
 			}
 		}
 		return nil
-	case *CreateWorkOrder:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateSpec(&c.Spec)
-	case *Transition:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateTransition(c)
-	case *AddDependency:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateEdges(c.ID, c.DependsOn)
-	case *RemoveDependency:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateEdges(c.ID, c.DependsOn)
-	case *MemoryPut:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateEntry(c.Namespace, c.Key, c.Value, c.ExpiresAt)
-	case *MemoryDelete:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateEntry(c.Namespace, c.Key, nil, 0)
-	case *MemoryImport:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		if len(c.Entries) == 0 || len(c.Entries) > MaxImportEntries {
-			return Errorf(ErrInvalidArgument, "entries: %d (want 1..%d)", len(c.Entries), MaxImportEntries)
-		}
-		for i := range c.Entries {
-			e := &c.Entries[i]
-			if err := validateEntry(e.Namespace, e.Key, e.Value, e.ExpiresAt); err != nil {
-				return Errorf(ErrInvalidArgument, "entries[%d]: %s", i, err.Message)
-			}
-		}
-		return nil
-	case *Tick:
-		return validateHeader(&c.Header)
-	case *SetSchedulerConfig:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateSchedulerConfig(&c.Config)
-	case *Assign:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateAssign(c)
-	case *RunPipeline:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateRunPipeline(c)
-	case *AndonTrigger:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateAndonTrigger(c)
-	case *AndonUpdate:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateAndonUpdate(c)
-	case *AndonResolve:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateAndonResolve(c)
-	case *SLAEvent:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateSLAEvent(c)
-	case *RecordStale:
-		if err := validateHeader(&c.Header); err != nil {
-			return err
-		}
-		return validateRecordStale(c)
 	case nil:
 		return Errorf(ErrInvalidArgument, "command: nil")
 	}
-	return Errorf(ErrInvalidArgument, "command: unsupported type %T", c)
+	err, known := validateBody(c)
+	if !known {
+		return Errorf(ErrInvalidArgument, "command: unsupported type %T", c)
+	}
+	// Every known type embeds a Header; its error wins over the body's.
+	if herr := validateHeader(headerOf(c)); herr != nil {
+		return herr
+	}
+	return err
+}
+
+// validateBody checks the fields of c, a command other than a Batch,
+// besides its Header; known is false for a type this package does not
+// know.
+func validateBody(c Command) (err *Error, known bool) {
+	switch c := c.(type) {
+	case *CreateWorkOrder:
+		return validateSpec(&c.Spec), true
+	case *Transition:
+		return validateTransition(c), true
+	case *AddDependency:
+		return validateEdges(c.ID, c.DependsOn), true
+	case *RemoveDependency:
+		return validateEdges(c.ID, c.DependsOn), true
+	case *MemoryPut:
+		return validateEntry(c.Namespace, c.Key, c.Value, c.ExpiresAt), true
+	case *MemoryDelete:
+		return validateEntry(c.Namespace, c.Key, nil, 0), true
+	case *MemoryImport:
+		return validateImport(c), true
+	case *Tick:
+		return nil, true
+	case *SetSchedulerConfig:
+		return validateSchedulerConfig(&c.Config), true
+	case *Assign:
+		return validateAssign(c), true
+	case *RunPipeline:
+		return validateRunPipeline(c), true
+	case *AndonTrigger:
+		return validateAndonTrigger(c), true
+	case *AndonUpdate:
+		return validateAndonUpdate(c), true
+	case *AndonResolve:
+		return validateAndonResolve(c), true
+	case *SLAEvent:
+		return validateSLAEvent(c), true
+	case *RecordStale:
+		return validateRecordStale(c), true
+	}
+	return nil, false
+}
+
+func validateImport(c *MemoryImport) *Error {
+	if len(c.Entries) == 0 || len(c.Entries) > MaxImportEntries {
+		return Errorf(ErrInvalidArgument, "entries: %d (want 1..%d)", len(c.Entries), MaxImportEntries)
+	}
+	for i := range c.Entries {
+		e := &c.Entries[i]
+		if err := validateEntry(e.Namespace, e.Key, e.Value, e.ExpiresAt); err != nil {
+			return Errorf(ErrInvalidArgument, "entries[%d]: %s", i, err.Message)
+		}
+	}
+	return nil
 }
 
 func validateHeader(h *Header) *Error {

@@ -188,13 +188,6 @@ func (t *tx) blockState(wo *WorkOrder) (State, string) {
 	return StateQueued, ""
 }
 
-// settle re-evaluates the blocked dependents of x after x completed, failed
-// or was cancelled. After a completion, a dependent whose dependencies are
-// now all completed becomes queued (receipt unblocked), or, for a
-// pipeline run, completed (see pipeline.go). After a failure or
-// cancellation every blocked dependent stays blocked, its BlockedReason
-// names the lowest-numbered failed or cancelled dependency, and it gets a
-// dependency_failed or dependency_cancelled receipt.
 // slaDeadline is the deadline of work created now in bucket: now plus
 // the bucket's SLA, or 0 when the bucket has none.
 func (t *tx) slaDeadline(bucket string) int64 {
@@ -216,6 +209,13 @@ func (t *tx) unblock(m *WorkOrder, reason string) {
 	t.receipt(m, EventUnblocked, StateBlocked, "", nil)
 }
 
+// settle re-evaluates the blocked dependents of x after x completed, failed
+// or was cancelled. After a completion, a dependent whose dependencies are
+// now all completed becomes queued (receipt unblocked), or, for a
+// pipeline run, completed (see pipeline.go). After a failure or
+// cancellation every blocked dependent stays blocked, its BlockedReason
+// names the lowest-numbered failed or cancelled dependency, and it gets a
+// dependency_failed or dependency_cancelled receipt.
 func (t *tx) settle(x *WorkOrder) {
 	for _, id := range x.Dependents {
 		seq, _ := ParseID(id)
