@@ -88,8 +88,30 @@ func TestAutoAndonEndToEnd(t *testing.T) {
 		return a != nil, why
 	})
 	propose(t, c, &fsm.Tick{})
-	time.Sleep(300 * time.Millisecond) // proving an absence needs a wait (a few scheduling passes)
+	waitPasses(t, c, 2)
 	if got := len(c.Node(c.Leader()).FSM().View().Andons(false)); got != 3 {
 		t.Fatalf("%d andons, want 3", got)
 	}
+}
+
+// waitPasses waits until the leader's scheduling loop has made n whole
+// passes on views that hold every write committed before the call: what
+// those passes proposed has been applied when waitPasses returns. A
+// change of leader starts the count again.
+func waitPasses(t *testing.T, c *nodetest.Cluster, n uint64) {
+	t.Helper()
+	li, base := -1, uint64(0)
+	nodetest.WaitFor(t, fmt.Sprintf("%d scheduling passes", n), func() (bool, string) {
+		l := c.Leader()
+		if l < 0 {
+			return false, "no leader"
+		}
+		if l != li {
+			li, base = l, c.Node(l).SchedulingPasses()
+		}
+		// Pass base+n+1 has started, so pass base+n has ended; pass
+		// base+1 is the first whose view was taken after base was read.
+		done := c.Node(li).SchedulingPasses() - base
+		return done > n, fmt.Sprintf("%d passes started on node %d", done, li)
+	})
 }

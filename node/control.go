@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -18,7 +19,7 @@ func (n *Node) runScheduler(stop <-chan struct{}) {
 	et := n.cfg.Execution
 	breaker := cluster.NewBreaker(cluster.BreakerConfig{Threshold: et.BreakerThreshold, CoolDown: et.BreakerCoolDown})
 	loop, err := cluster.NewLoop(cluster.LoopConfig{
-		State:        n.fsm,
+		State:        passCounter{n.fsm, &n.schedPasses},
 		Proposer:     leaderProposer{n},
 		Nodes:        gossipNodes{n},
 		Wake:         n.schedCh,
@@ -47,6 +48,22 @@ func (n *Node) runScheduler(stop <-chan struct{}) {
 type controlState struct {
 	loop    *cluster.Loop
 	breaker *cluster.Breaker
+}
+
+// passCounter is the control loop's read access to the FSM. It counts
+// the loop's passes, each of which starts by taking one view, so that a
+// test proving that nothing more happens can wait for passes rather than
+// for a guessed time.
+type passCounter struct {
+	*fsm.FSM
+	passes *atomic.Uint64
+}
+
+// View implements cluster.StateReader; the count goes up before the view
+// is taken, so a pass counted after a write has been applied sees it.
+func (p passCounter) View() *fsm.View {
+	p.passes.Add(1)
+	return p.FSM.View()
 }
 
 // leaderProposer adapts Node.ProposeControl to cluster.Proposer.
@@ -158,11 +175,7 @@ func (g gossipNodes) Nodes() []cluster.NodeInfo {
 	members := n.gossip.Members()
 	out := make([]cluster.NodeInfo, 0, len(members))
 	for _, m := range members {
-		meta := m.Meta
-		if m.Name == n.cfg.Name {
-			local := n.gossip.LocalMeta()
-			meta = &local
-		}
+		meta := n.memberMeta(&m)
 		out = append(out, nodeInfo(m.Name, m.Status == gossip.StatusAlive && !meta.Has(gossip.FlagLeaving), meta))
 	}
 	return out

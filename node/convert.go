@@ -115,6 +115,20 @@ func rawJSON(field string, raw json.RawMessage) ([]byte, error) {
 	return bytes.Clone(t), nil
 }
 
+// payloadAndDeadline converts the optional payload and deadline of a
+// create or a pipeline run.
+func payloadAndDeadline(raw json.RawMessage, d *time.Time) (payload []byte, deadline int64, err error) {
+	if payload, err = rawJSON("payload", raw); err != nil {
+		return nil, 0, err
+	}
+	if d != nil {
+		if deadline, err = timeToNanos("deadline", *d); err != nil {
+			return nil, 0, err
+		}
+	}
+	return payload, deadline, nil
+}
+
 // workOrderToAPI converts a work order for the API.
 func workOrderToAPI(w *fsm.WorkOrder) *api.WorkOrder {
 	if w == nil {
@@ -303,15 +317,9 @@ func createCommand(req *api.CreateWorkOrderRequest, h fsm.Header) (*fsm.CreateWo
 	if err := checkIDs("depends_on", req.DependsOn); err != nil {
 		return nil, err
 	}
-	payload, err := rawJSON("payload", req.Payload)
+	payload, deadline, err := payloadAndDeadline(req.Payload, req.Deadline)
 	if err != nil {
 		return nil, err
-	}
-	var deadline int64
-	if req.Deadline != nil {
-		if deadline, err = timeToNanos("deadline", *req.Deadline); err != nil {
-			return nil, err
-		}
 	}
 	retry, err := retryFromAPI(req.Retry)
 	if err != nil {

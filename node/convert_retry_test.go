@@ -1,10 +1,6 @@
 package node
 
-import (
-	"testing"
-
-	"github.com/hive-swarm/hive/api"
-)
+import "testing"
 
 // FuzzCreateRetry checks that a retry policy the API accepts is one the
 // state machine accepts, and that everything else is a 400.
@@ -18,18 +14,8 @@ func FuzzCreateRetry(f *testing.F) {
 		f.Add([]byte(`{"title":"x","retry":` + s + `}`))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var req api.CreateWorkOrderRequest
-		if aerr := decodeJSON(body, &req, false); aerr != nil {
-			checkDecodeRefusal(t, aerr)
-			return
-		}
-		cmd, err := createCommand(&req, fuzzHeader)
-		if err != nil {
-			checkCommand(t, nil, err)
-			return
-		}
-		checkCommand(t, cmd, nil)
-		if req.Retry == nil {
+		req, cmd := checkCreate(t, body, decodeCreateJSON)
+		if req == nil || req.Retry == nil {
 			return
 		}
 		// What was accepted comes back as it was meant.

@@ -56,17 +56,10 @@ func FuzzCreateRunTimeout(f *testing.F) {
 		f.Add([]byte(`{"title":"x","run_timeout":` + s + `}`))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var req api.CreateWorkOrderRequest
-		if aerr := decodeCreate(body, &req); aerr != nil {
-			checkDecodeRefusal(t, aerr)
+		req, cmd := checkCreate(t, body, decodeCreate)
+		if req == nil {
 			return
 		}
-		cmd, err := createCommand(&req, fuzzHeader)
-		if err != nil {
-			checkCommand(t, nil, err)
-			return
-		}
-		checkCommand(t, cmd, nil)
 		if err := fsm.Validate(cmd); err != nil && strings.Contains(err.Error(), "run_timeout") {
 			t.Fatalf("the API accepted run_timeout %q that the state machine refuses: %v", req.RunTimeout, err)
 		}

@@ -159,19 +159,33 @@ func FuzzCreateRequest(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var req api.CreateWorkOrderRequest
-		if aerr := decodeJSON(body, &req, false); aerr != nil {
-			checkDecodeRefusal(t, aerr)
-			return
-		}
-		cmd, err := createCommand(&req, fuzzHeader)
-		if err != nil {
-			checkCommand(t, nil, err)
-			return
-		}
-		checkCommand(t, cmd, nil)
-	})
+	f.Fuzz(func(t *testing.T, body []byte) { checkCreate(t, body, decodeCreateJSON) })
+}
+
+// decodeCreateJSON decodes a create body with encoding/json alone.
+func decodeCreateJSON(body []byte, req *api.CreateWorkOrderRequest) *apiError {
+	return decodeJSON(body, req, false)
+}
+
+// checkCreate decodes body with decode and converts it as
+// POST /v1/workorders does, checking a refusal by either step
+// (checkDecodeRefusal, checkCommand) or the command (checkCommand). It
+// returns the request and its command when both steps accept the body,
+// else nil.
+func checkCreate(t *testing.T, body []byte, decode func([]byte, *api.CreateWorkOrderRequest) *apiError) (*api.CreateWorkOrderRequest, *fsm.CreateWorkOrder) {
+	t.Helper()
+	var req api.CreateWorkOrderRequest
+	if aerr := decode(body, &req); aerr != nil {
+		checkDecodeRefusal(t, aerr)
+		return nil, nil
+	}
+	cmd, err := createCommand(&req, fuzzHeader)
+	if err != nil {
+		checkCommand(t, nil, err)
+		return nil, nil
+	}
+	checkCommand(t, cmd, nil)
+	return &req, cmd
 }
 
 func FuzzTransitionRequest(f *testing.F) {

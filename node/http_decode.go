@@ -27,12 +27,17 @@ func readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte,
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
-				message: fmt.Sprintf("request body exceeds %d bytes", limit)}
+			return nil, bodyTooLarge(limit)
 		}
 		return nil, &apiError{status: http.StatusBadRequest, code: "bad_json", message: "reading the body: " + err.Error()}
 	}
 	return body, nil
+}
+
+// bodyTooLarge refuses a body longer than limit bytes.
+func bodyTooLarge(limit int64) *apiError {
+	return &apiError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
+		message: fmt.Sprintf("request body exceeds %d bytes", limit)}
 }
 
 // readAllSized reads rd to its end, in one allocation when the request

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
-	"time"
 
 	"github.com/hive-swarm/hive/api"
 )
@@ -27,28 +26,14 @@ func appendWorkOrderFailureJSON(b []byte, w *api.WorkOrder) ([]byte, error) {
 		b = strconv.AppendUint(b, uint64(w.Retries), 10)
 	}
 	var err error
-	if w.NotBefore != nil {
-		b = append(b, `,"not_before":`...)
-		if b, err = appendJSONTime(b, *w.NotBefore); err != nil {
-			return nil, err
-		}
+	if b, err = appendOptTimes(b, optTime{`,"not_before":`, w.NotBefore}); err != nil {
+		return nil, err
 	}
 	b = appendOptString(b, `,"last_reason":`, w.LastReason)
 	b = appendOptString(b, `,"andon":`, w.Andon)
 	b = appendOptString(b, `,"fix_for":`, w.FixFor)
-	for _, t := range [...]struct {
-		key string
-		t   *time.Time
-	}{{`,"sla_warned":`, w.SLAWarned}, {`,"sla_breached":`, w.SLABreached}, {`,"predicted_finish":`, w.PredictedFinish}} {
-		if t.t == nil {
-			continue
-		}
-		b = append(b, t.key...)
-		if b, err = appendJSONTime(b, *t.t); err != nil {
-			return nil, err
-		}
-	}
-	return b, nil
+	return appendOptTimes(b, optTime{`,"sla_warned":`, w.SLAWarned}, optTime{`,"sla_breached":`, w.SLABreached},
+		optTime{`,"predicted_finish":`, w.PredictedFinish})
 }
 
 // appendRetryJSON appends p as json.Marshal does. Factors outside the

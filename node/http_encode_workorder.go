@@ -146,17 +146,9 @@ func appendWorkOrderJSON(b []byte, w *api.WorkOrder) ([]byte, error) {
 	if b, err = appendJSONTime(b, w.UpdatedAt); err != nil {
 		return nil, err
 	}
-	for _, t := range [...]struct {
-		key string
-		t   *time.Time
-	}{{`,"deadline":`, w.Deadline}, {`,"started_at":`, w.StartedAt}, {`,"completed_at":`, w.CompletedAt}} {
-		if t.t == nil {
-			continue
-		}
-		b = append(b, t.key...)
-		if b, err = appendJSONTime(b, *t.t); err != nil {
-			return nil, err
-		}
+	if b, err = appendOptTimes(b, optTime{`,"deadline":`, w.Deadline}, optTime{`,"started_at":`, w.StartedAt},
+		optTime{`,"completed_at":`, w.CompletedAt}); err != nil {
+		return nil, err
 	}
 	b = append(b, `,"create_index":`...)
 	b = strconv.AppendUint(b, w.CreateIndex, 10)
@@ -189,6 +181,28 @@ func appendOptStrings(b []byte, key string, ss []string) []byte {
 		b = appendJSONString(b, s)
 	}
 	return append(b, ']')
+}
+
+// optTime is a key and a time that is written only when not nil.
+type optTime struct {
+	key string
+	t   *time.Time
+}
+
+// appendOptTimes appends the key and the time of each of ts whose time
+// is not nil, in order.
+func appendOptTimes(b []byte, ts ...optTime) ([]byte, error) {
+	var err error
+	for _, t := range ts {
+		if t.t == nil {
+			continue
+		}
+		b = append(b, t.key...)
+		if b, err = appendJSONTime(b, *t.t); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // appendJSONString appends s as encoding/json writes a string: plain

@@ -70,8 +70,7 @@ func (s *httpServer) forwardedCreateCommand(q *fwdRequest) (cmd fsm.Command, res
 		}
 	}()
 	if len(q.body) > maxBodyBytes {
-		return nil, errorAnswer(&apiError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
-			message: "request body exceeds " + strconv.Itoa(maxBodyBytes) + " bytes"})
+		return nil, errorAnswer(bodyTooLarge(maxBodyBytes))
 	}
 	var req api.CreateWorkOrderRequest
 	if aerr := decodeCreate(q.body, &req); aerr != nil {

@@ -190,15 +190,9 @@ func runPipelineCommand(name string, req *api.RunPipelineRequest, h fsm.Header) 
 	if slices.Contains(req.Labels, "") {
 		return nil, invalidArg("labels: empty label")
 	}
-	payload, err := rawJSON("payload", req.Payload)
+	payload, deadline, err := payloadAndDeadline(req.Payload, req.Deadline)
 	if err != nil {
 		return nil, err
-	}
-	var deadline int64
-	if req.Deadline != nil {
-		if deadline, err = timeToNanos("deadline", *req.Deadline); err != nil {
-			return nil, err
-		}
 	}
 	return &fsm.RunPipeline{
 		Header:      h,

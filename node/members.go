@@ -49,11 +49,7 @@ func (n *Node) Members() []*api.Member {
 	seen := make(map[string]bool)
 	for _, m := range n.gossip.Members() {
 		seen[m.Name] = true
-		meta := m.Meta
-		if m.Name == n.cfg.Name {
-			local := n.gossip.LocalMeta()
-			meta = &local
-		}
+		meta := n.memberMeta(&m)
 		out = append(out, &api.Member{
 			Name:       m.Name,
 			Addr:       m.Addr,
@@ -113,6 +109,16 @@ func (n *Node) Status() *api.Status {
 		}
 	}
 	return st
+}
+
+// memberMeta is the metadata of m as gossip last spread it, or, for this
+// node, its local metadata, which is ahead of that.
+func (n *Node) memberMeta(m *gossip.Member) *gossip.Meta {
+	if m.Name != n.cfg.Name {
+		return m.Meta
+	}
+	local := n.gossip.LocalMeta()
+	return &local
 }
 
 // apiSlots converts gossiped agent slots for the API.

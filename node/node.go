@@ -58,6 +58,7 @@ type Node struct {
 	bootstrapCh chan struct{} // wakes the bootstrap loop; capacity 1
 	schedCh     chan struct{} // wakes the scheduling loop; capacity 1
 	metaCh      chan struct{} // asks metaLoop to gossip the agent slots; capacity 1
+	schedPasses atomic.Uint64 // passes the scheduling loop started on this node (see passCounter)
 
 	plugins    *plugins.Manager   // this node's agent plugins
 	exec       *executor          // runs the work orders assigned to this node

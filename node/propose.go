@@ -84,13 +84,6 @@ func (n *Node) Propose(ctx context.Context, cmd fsm.Command) (*fsm.Result, error
 func (n *Node) ProposeBatch(ctx context.Context, cmds []fsm.Command) (results []*fsm.Result, errs []error) {
 	results = make([]*fsm.Result, len(cmds))
 	errs = make([]error, len(cmds))
-	fail := func(err error) {
-		for i := range errs {
-			if errs[i] == nil && results[i] == nil {
-				errs[i] = err
-			}
-		}
-	}
 	idx := make([]int, 0, len(cmds))
 	for i, cmd := range cmds {
 		if err := n.prepare(cmd); err != nil {
@@ -103,7 +96,10 @@ func (n *Node) ProposeBatch(ctx context.Context, cmds []fsm.Command) (results []
 		return results, errs
 	}
 	if !n.IsLeader() {
-		fail(n.notLeaderErr())
+		err := n.notLeaderErr()
+		for _, i := range idx {
+			errs[i] = err
+		}
 		return results, errs
 	}
 	limit := n.cfg.RaftTimeouts.ProposeBatchMax
@@ -151,15 +147,11 @@ func (n *Node) ProposeBatch(ctx context.Context, cmds []fsm.Command) (results []
 	for _, s := range sent {
 		res, err := n.wait(ctx, s.p)
 		for j, i := range s.idx {
-			switch {
-			case err != nil:
+			if err != nil {
 				errs[i] = err
-			default:
-				results[i] = res[j]
-				if res[j].Err != nil {
-					errs[i] = res[j].Err
-				}
+				continue
 			}
+			results[i], errs[i] = res[j], res[j].Err
 		}
 	}
 	return results, errs
