@@ -18,10 +18,7 @@ const clockTicks = 100
 // so far, and the CPU time used so far by its live child processes (the
 // agent plugin processes), read from /proc.
 func processCPU() (self, children time.Duration) {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	self = rusageCPU(syscall.RUSAGE_SELF)
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return self, 0

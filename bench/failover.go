@@ -208,20 +208,22 @@ func failoverOnce(ctx context.Context, c *FailoverConfig, dir string, killLeader
 		d   time.Duration
 		err error
 	}
+	var survivor *node.Node
+	for i, n := range nodes {
+		if !down[i] {
+			survivor = n
+			break
+		}
+	}
 	// The API write runs until it is done or apiCtx ends; a return before
 	// its result is read cancels and waits for it.
 	apiCtx, apiCancel := context.WithCancel(ctx)
 	defer apiCancel()
 	apiDone := make(chan apiResult, 1)
-	for i, n := range nodes {
-		if !down[i] {
-			go func() {
-				d, err := apiWriteAfter(apiCtx, n.HTTPAddr(), killed, run.Killed)
-				apiDone <- apiResult{d, err}
-			}()
-			break
-		}
-	}
+	go func() {
+		d, err := apiWriteAfter(apiCtx, survivor.HTTPAddr(), killed, run.Killed)
+		apiDone <- apiResult{d, err}
+	}()
 
 	// First committed write on a survivor.
 	err = pollEvery(ctx, c.Timeout, time.Millisecond, func() error {
@@ -250,13 +252,6 @@ func failoverOnce(ctx context.Context, c *FailoverConfig, dir string, killLeader
 	}
 	run.APIWrite = ar.d
 	// The victim's work assigned elsewhere, then everything completed.
-	var survivor *node.Node
-	for i, n := range nodes {
-		if !down[i] {
-			survivor = n
-			break
-		}
-	}
 	restarted := map[string]bool{}
 	_ = pollEvery(ctx, c.Timeout, 10*time.Millisecond, func() error {
 		v := survivor.FSM().View()

@@ -249,6 +249,37 @@ func benchError(ctx context.Context, runErr error) error {
 	}
 }
 
+// runClusterBench runs a bench whose clusters run in this process: run
+// gets a temporary directory for them (named after prefix, removed at
+// the end), their nodes' logger (errors only, to stderr) and a context a
+// SIGINT or SIGTERM ends; --cpuprofile, where the command has it,
+// profiles the run. What run returns is printed, also after an error
+// (it is then partial), and the command's error is benchError's.
+func runClusterBench[R any](c *cli.Context, prefix string,
+	run func(ctx context.Context, dir string, logger hclog.Logger) (*R, error), print func(*R) error) error {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	logger := hclog.New(&hclog.LoggerOptions{Name: "hive", Level: hclog.Error, Output: c.App.ErrWriter})
+
+	ctx, stop := signalContext(c)
+	defer stop()
+	stopProfile, err := cpuProfileFlag(c)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	res, runErr := run(ctx, dir, logger)
+	if res != nil {
+		if err := print(res); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	return benchError(ctx, runErr)
+}
+
 // testPluginDir is the --plugin-dir of a bench that runs test agents
 // (default: this binary's directory), checked to hold hive-agent-test.
 func testPluginDir(c *cli.Context) (string, error) {

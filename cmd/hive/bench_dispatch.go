@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
@@ -55,12 +55,6 @@ func runBenchDispatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "hive-bench-dispatch-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	cfg.Dir = dir
 	cfg.Batch = c.Int("batch")
 	if cfg.Batch < 1 || cfg.Batch > api.MaxBatchWorkOrders || cfg.Batch > cfg.Window {
 		return invalidf("--batch must be 1..%d and at most --window (%d), got %d", api.MaxBatchWorkOrders, cfg.Window, cfg.Batch)
@@ -69,44 +63,38 @@ func runBenchDispatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "hive", Level: hclog.Error, Output: c.App.ErrWriter})
+	return runClusterBench(c, "hive-bench-dispatch-",
+		func(ctx context.Context, dir string, logger hclog.Logger) (*bench.DispatchResult, error) {
+			cfg.Dir, cfg.Logger = dir, logger
+			return bench.RunDispatch(ctx, cfg)
+		},
+		func(res *bench.DispatchResult) error { return printDispatch(c, res, gogc) })
+}
 
-	ctx, stop := signalContext(c)
-	defer stop()
-
-	stopProfile, err := cpuProfileFlag(c)
-	if err != nil {
-		return err
+// printDispatch prints what the dispatch bench measured, with GOGC in
+// force: a JSON object with -json, else a few lines.
+func printDispatch(c *cli.Context, res *bench.DispatchResult, gogc string) error {
+	if jsonOutput(c) {
+		return printJSON(c.App.Writer, struct {
+			*bench.DispatchResult
+			PerSec   float64 `json:"completed_per_sec"`
+			CPUPerWO float64 `json:"cpu_us_per_workorder"`
+			GOGC     string  `json:"gogc"`
+			Mode     string  `json:"mode"`
+		}{res, res.PerSec(), float64(res.CPUPerWorkOrder()) / 1e3, gogc, dispatchMode(res.Batch)})
 	}
-	defer stopProfile()
-	res, runErr := bench.RunDispatch(ctx, cfg)
-	if res != nil {
-		if jsonOutput(c) {
-			out := struct {
-				*bench.DispatchResult
-				PerSec   float64 `json:"completed_per_sec"`
-				CPUPerWO float64 `json:"cpu_us_per_workorder"`
-				GOGC     string  `json:"gogc"`
-				Mode     string  `json:"mode"`
-			}{res, res.PerSec(), float64(res.CPUPerWorkOrder()) / 1e3, gogc, dispatchMode(res.Batch)}
-			if err := printJSON(c.App.Writer, out); err != nil && runErr == nil {
-				runErr = err
-			}
-		} else {
-			w := c.App.Writer
-			fmt.Fprintf(w, "dispatch: %d nodes, %d test slots each, %d work orders, GOGC=%s\n", res.Nodes, res.Capacity, res.WorkOrders, gogc)
-			fmt.Fprintf(w, "  mode        %s\n", dispatchMode(res.Batch))
-			fmt.Fprintf(w, "  completed   %d (%d failed, %d create retries) in %s\n", res.Completed, res.Failed, res.CreateErrs, fmtDur(res.Elapsed))
-			fmt.Fprintf(w, "  throughput  %.0f completed/s\n", res.PerSec())
-			if res.CPU > 0 {
-				fmt.Fprintf(w, "  cpu         %.0f µs per work order (this process %s, plugin processes %s)\n",
-					float64(res.CPUPerWorkOrder())/1e3, fmtDur(res.CPU), fmtDur(res.PluginCPU))
-			}
-			fmt.Fprintf(w, "  create→complete latency  p50 %s  p99 %s  max %s\n",
-				fmtDur(res.Latency.P50), fmtDur(res.Latency.P99), fmtDur(res.Latency.Max))
-		}
+	w := c.App.Writer
+	fmt.Fprintf(w, "dispatch: %d nodes, %d test slots each, %d work orders, GOGC=%s\n", res.Nodes, res.Capacity, res.WorkOrders, gogc)
+	fmt.Fprintf(w, "  mode        %s\n", dispatchMode(res.Batch))
+	fmt.Fprintf(w, "  completed   %d (%d failed, %d create retries) in %s\n", res.Completed, res.Failed, res.CreateErrs, fmtDur(res.Elapsed))
+	fmt.Fprintf(w, "  throughput  %.0f completed/s\n", res.PerSec())
+	if res.CPU > 0 {
+		fmt.Fprintf(w, "  cpu         %.0f µs per work order (this process %s, plugin processes %s)\n",
+			float64(res.CPUPerWorkOrder())/1e3, fmtDur(res.CPU), fmtDur(res.PluginCPU))
 	}
-	return benchError(ctx, runErr)
+	_, err := fmt.Fprintf(w, "  create→complete latency  p50 %s  p99 %s  max %s\n",
+		fmtDur(res.Latency.P50), fmtDur(res.Latency.P99), fmtDur(res.Latency.Max))
+	return err
 }
 
 // dispatchFlags are the flags of the benches that run the dispatch

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -68,29 +68,22 @@ func runBenchFailover(c *cli.Context) error {
 		return err
 	}
 	cfg.PluginDir = pluginDir
-	dir, err := os.MkdirTemp("", "hive-bench-failover-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	cfg.Dir = dir
-	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "hive", Level: hclog.Error, Output: c.App.ErrWriter})
-
-	ctx, stop := signalContext(c)
-	defer stop()
-	res, runErr := bench.RunFailover(ctx, cfg)
-	if res != nil {
-		if jsonOutput(c) {
-			if err := printJSON(c.App.Writer, res); err != nil && runErr == nil {
-				runErr = err
+	return runClusterBench(c, "hive-bench-failover-",
+		func(ctx context.Context, dir string, logger hclog.Logger) (*bench.FailoverResult, error) {
+			cfg.Dir, cfg.Logger = dir, logger
+			return bench.RunFailover(ctx, cfg)
+		},
+		func(res *bench.FailoverResult) error {
+			if jsonOutput(c) {
+				return printJSON(c.App.Writer, res)
 			}
-		} else {
 			printFailover(c, res)
-		}
-	}
-	return benchError(ctx, runErr)
+			return nil
+		})
 }
 
+// printFailover prints the failover bench's runs: a line per kind of
+// kill, with the medians and maximums of its runs.
 func printFailover(c *cli.Context, res *bench.FailoverResult) {
 	w := c.App.Writer
 	fmt.Fprintf(w, "failover: 3 nodes, %d sleeping work orders, requeue grace %s, gossip probe %s\n",

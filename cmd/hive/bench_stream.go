@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
@@ -50,32 +50,21 @@ func runBenchStream(c *cli.Context) error {
 	if cfg.Rounds < 1 {
 		return invalidf("--rounds must be at least 1, got %d", cfg.Rounds)
 	}
-	d := &cfg.Dispatch
-	dir, err := os.MkdirTemp("", "hive-bench-stream-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	d.Dir = dir
-	d.Logger = hclog.New(&hclog.LoggerOptions{Name: "hive", Level: hclog.Error, Output: c.App.ErrWriter})
-
-	ctx, stop := signalContext(c)
-	defer stop()
-	stopProfile, err := cpuProfileFlag(c)
-	if err != nil {
-		return err
-	}
-	defer stopProfile()
-	res, runErr := bench.RunStream(ctx, cfg)
-	if res != nil && len(res.Rounds) > 0 {
-		if err := printStreamResult(c, res); err != nil && runErr == nil {
-			runErr = err
-		}
-	}
-	return benchError(ctx, runErr)
+	return runClusterBench(c, "hive-bench-stream-",
+		func(ctx context.Context, dir string, logger hclog.Logger) (*bench.StreamResult, error) {
+			cfg.Dispatch.Dir, cfg.Dispatch.Logger = dir, logger
+			return bench.RunStream(ctx, cfg)
+		},
+		func(res *bench.StreamResult) error { return printStreamResult(c, res) })
 }
 
+// printStreamResult prints what the stream bench measured, if it made a
+// round: a JSON object with -json, else a line per round and the median
+// round.
 func printStreamResult(c *cli.Context, res *bench.StreamResult) error {
+	if len(res.Rounds) == 0 {
+		return nil
+	}
 	if jsonOutput(c) {
 		return printJSON(c.App.Writer, struct {
 			*bench.StreamResult

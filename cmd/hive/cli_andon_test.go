@@ -28,7 +28,7 @@ func showWO(t *testing.T, addr, id string) *api.WorkOrder {
 // TestAndonEndToEnd pulls the cord through the CLI on a node of its own
 // (a stopped line would disturb the shared node's other tests).
 func TestAndonEndToEnd(t *testing.T) {
-	addr := schedNode(t, "andon-e2e")
+	addr := ownNode(t, "andon-e2e")
 	bad := createWO(t, addr, "--title", "flaky deploy", "--bucket", "reliability")
 	next := createWO(t, addr, "--title", "next deploy", "--bucket", "reliability")
 	other := createWO(t, addr, "--title", "a feature", "--bucket", "features")

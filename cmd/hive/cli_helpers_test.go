@@ -117,6 +117,28 @@ func startNodeWith(name string, mutate func(*node.Config)) (*node.Node, string, 
 	return n, addr, nil
 }
 
+// ownNode starts a node of its own (startNodeWith, each mutate applied
+// in turn) for a test that changes what the shared node's tests rely on,
+// such as the scheduler policy, or needs other settings, and shuts it down
+// when the test ends. It returns the node's HTTP base URL.
+func ownNode(t *testing.T, name string, mutate ...func(*node.Config)) string {
+	t.Helper()
+	n, addr, err := startNodeWith(name, func(c *node.Config) {
+		for _, m := range mutate {
+			m(c)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = n.Shutdown(ctx)
+	})
+	return addr
+}
+
 // waitFor polls cond until it returns nil, failing the test with the last
 // error after timeout.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() error) {

@@ -1,31 +1,13 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hive-swarm/hive/api"
 )
-
-// schedNode starts a node of its own for a test that changes the
-// scheduler policy, so the shared node's WIP limits stay the defaults.
-func schedNode(t *testing.T, name string) string {
-	t.Helper()
-	n, addr, err := startNode(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx)
-	})
-	return addr
-}
 
 func schedulerStatus(t *testing.T, addr string) *api.SchedulerStatus {
 	t.Helper()
@@ -38,7 +20,7 @@ func schedulerStatus(t *testing.T, addr string) *api.SchedulerStatus {
 }
 
 func TestSchedulerShowAndSet(t *testing.T) {
-	addr := schedNode(t, "sched-set")
+	addr := ownNode(t, "sched-set")
 	out := ok(t, addr, "scheduler", "show")
 	for _, want := range []string{"Strategy:", "priority", "reliability 40%, security 30%, cost 20%, features 10%",
 		"stage   design", "IN FLIGHT", "Delegation rules: none", "research", "reviewer"} {
@@ -93,7 +75,7 @@ func okStdin(t *testing.T, addr, stdin string, args ...string) string {
 }
 
 func TestSchedulerBadInput(t *testing.T) {
-	addr := schedNode(t, "sched-bad")
+	addr := ownNode(t, "sched-bad")
 	before := schedulerStatus(t, addr)
 	dir := t.TempDir()
 	unknown := filepath.Join(dir, "unknown.json")
@@ -144,7 +126,7 @@ func TestSchedulerBadInput(t *testing.T) {
 }
 
 func TestPipelineRunAndKanban(t *testing.T) {
-	addr := schedNode(t, "sched-board")
+	addr := ownNode(t, "sched-board")
 	out := ok(t, addr, "pipeline", "list")
 	for _, want := range []string{"PIPELINE", "default", "research", "implement", "coder", "4h"} {
 		if !strings.Contains(out, want) {

@@ -4,14 +4,12 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hive-swarm/hive/node"
 )
@@ -84,15 +82,7 @@ func TestDebugArchiveHoldsTheNodeState(t *testing.T) {
 }
 
 func TestDebugArchiveHoldsProfiles(t *testing.T) {
-	n, addr, err := startNodeWith("debug-test", func(c *node.Config) { c.EnableDebug = true })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx)
-	}()
+	addr := ownNode(t, "debug-test", func(c *node.Config) { c.EnableDebug = true })
 	r := hive(t, addr, "debug", "-o", "-", "--events", "10")
 	if r.err != nil {
 		t.Fatal(r.err)

@@ -107,6 +107,14 @@ func agoPtr(t *time.Time) string {
 	return ago(*t)
 }
 
+// effortText renders an estimated effort in seconds ("30m"); "" for none.
+func effortText(seconds int64) string {
+	if seconds <= 0 {
+		return ""
+	}
+	return shortDuration(time.Duration(seconds) * time.Second)
+}
+
 // shortDuration rounds d to its two largest units: 45s, 3m12s, 2h5m, 3d4h.
 func shortDuration(d time.Duration) string {
 	two := func(a int, ua string, b int, ub string) string {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/hive-swarm/hive/api"
 	"github.com/urfave/cli/v2"
@@ -69,11 +68,7 @@ func printPipelines(w io.Writer, ps []*api.Pipeline) error {
 			if stage == "" {
 				stage = s.Name
 			}
-			effort := ""
-			if s.Effort > 0 {
-				effort = shortDuration(time.Duration(s.Effort) * time.Second)
-			}
-			t.row(p.Name, i+1, s.Name, s.AgentType, stage, effort)
+			t.row(p.Name, i+1, s.Name, s.AgentType, stage, effortText(s.Effort))
 		}
 	}
 	return t.flush()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -104,11 +105,7 @@ func (s *statusSummary) print(w io.Writer) error {
 	if len(s.WIP) > 0 {
 		parts := make([]string, 0, len(s.WIP))
 		for _, u := range s.WIP {
-			limit := "-"
-			if u.Limit > 0 {
-				limit = fmt.Sprint(u.Limit)
-			}
-			parts = append(parts, fmt.Sprintf("%s %s %d/%s", u.Kind, u.Name, u.Active, limit))
+			parts = append(parts, fmt.Sprintf("%s %s %d/%s", u.Kind, u.Name, u.Active, limitText(u.Limit)))
 		}
 		f.add("WIP", strings.Join(parts, ", "))
 	}
@@ -147,13 +144,8 @@ func (s *statusSummary) print(w io.Writer) error {
 
 // countsLine renders counts as "completed 3, queued 1", sorted by name.
 func countsLine(counts map[string]int) string {
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
+	parts := make([]string, 0, len(counts))
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
 		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
 	}
 	if len(parts) == 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/hive-swarm/hive/api"
+	"github.com/hive-swarm/hive/fsm"
 	"github.com/urfave/cli/v2"
 )
 
@@ -51,7 +52,7 @@ func woWatch(c *cli.Context) error {
 		if err := show(e); err != nil {
 			return err
 		}
-		if e.Topic == api.TopicWorkOrder && isTerminalState(e.To) {
+		if e.Topic == api.TopicWorkOrder && fsm.State(e.To).Terminal() {
 			final = e.To
 			return api.ErrStopFollowing
 		}
@@ -70,9 +71,4 @@ func woWatch(c *cli.Context) error {
 		return &cliError{code: "workorder_" + final, msg: fmt.Sprintf("%s %s", wo.ID, final)}
 	}
 	return fmt.Errorf("watching %s: the stream ended early", wo.ID)
-}
-
-// isTerminalState reports whether no transition leaves state.
-func isTerminalState(state string) bool {
-	return state == "completed" || state == "failed" || state == "cancelled"
 }

@@ -298,7 +298,7 @@ func woShow(c *cli.Context) error {
 	f.add("Signal", wo.Signal)
 	f.add("Labels", list(wo.Labels))
 	if wo.Effort > 0 {
-		f.add("Effort", shortDuration(time.Duration(wo.Effort)*time.Second))
+		f.add("Effort", effortText(wo.Effort))
 	}
 	f.add("Depends on", list(wo.DependsOn))
 	f.add("Dependents", list(wo.Dependents))
@@ -371,11 +371,7 @@ func woQueue(c *cli.Context) error {
 		}
 		t := newTable(w, "#", "ID", "PRIORITY", "BUCKET", "EFFORT", "DEADLINE", "CREATED", "TITLE")
 		for i, wo := range q.WorkOrders {
-			effort := ""
-			if wo.Effort > 0 {
-				effort = shortDuration(time.Duration(wo.Effort) * time.Second)
-			}
-			t.row(i+1, wo.ID, wo.Priority, wo.Bucket, effort, agoPtr(wo.Deadline), ago(wo.CreatedAt), truncate(wo.Title, 50))
+			t.row(i+1, wo.ID, wo.Priority, wo.Bucket, effortText(wo.Effort), agoPtr(wo.Deadline), ago(wo.CreatedAt), truncate(wo.Title, 50))
 		}
 		return t.flush()
 	})

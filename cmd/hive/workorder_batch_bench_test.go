@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,12 +14,7 @@ func TestBenchDispatchBatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster and plugin processes")
 	}
-	dir := t.TempDir()
-	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "hive-agent-test"),
-		"github.com/hive-swarm/hive/agents/test").CombinedOutput()
-	if err != nil {
-		t.Fatalf("building hive-agent-test: %v\n%s", err, out)
-	}
+	dir := filepath.Dir(buildTestAgent(t))
 	var res struct {
 		Completed  int    `json:"completed"`
 		Failed     int    `json:"failed"`

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hive-swarm/hive/api"
 )
@@ -17,15 +15,7 @@ import (
 // input, table and JSON output, bad lines named by number with nothing
 // created, refused items, and reruns with --request-id.
 func TestWorkOrderCreateFile(t *testing.T) {
-	n, addr, err := startNode("create-file")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx)
-	})
+	addr := ownNode(t, "create-file")
 	mustContain(t, "wo create --help", ok(t, "", "wo", "create", "--help"), "--file FILE", "hive wo create --file orders.jsonl")
 	dir := t.TempDir()
 	write := func(name, text string) string {
@@ -48,7 +38,7 @@ func TestWorkOrderCreateFile(t *testing.T) {
 
 	// Standard input, JSON output.
 	var out api.CreateWorkOrderBatchResponse
-	decode(t, run(t, hiveStdin(t, addr, `{"title":"piped"}`+"\n", "wo", "create", "--file", "-", "-json")), &out)
+	decode(t, okStdin(t, addr, `{"title":"piped"}`+"\n", "wo", "create", "--file", "-", "-json"), &out)
 	if len(out.WorkOrders) != 1 || out.WorkOrders[0].ID != "WO-4" || out.WorkOrders[0].Title != "piped" {
 		t.Fatalf("stdin: %+v", out)
 	}
@@ -106,13 +96,4 @@ func TestWorkOrderCreateFile(t *testing.T) {
 	if len(bulkList.WorkOrders) != 1005 {
 		t.Fatalf("%d bulk work orders, want 1005", len(bulkList.WorkOrders))
 	}
-}
-
-// run fails the test unless r succeeded, and returns its stdout.
-func run(t *testing.T, r result) string {
-	t.Helper()
-	if r.err != nil {
-		t.Fatalf("%v\nstderr: %s", r.err, r.stderr)
-	}
-	return r.stdout
 }
