@@ -40,8 +40,6 @@ counts work orders.`,
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write this process's CPU profile (the nodes and the load generator) to `FILE`"},
 			&cli.IntFlag{Name: "batch", Value: 1,
 				Usage: "work orders per create request: 1 sends POST /v1/workorders, more POST /v1/workorders/batch (at most 1000 and --window)"},
-			&cli.IntFlag{Name: "gogc", Value: defaultGOGC,
-				Usage: "GC percent of this process and its agent plugin processes, unless GOGC is set in the environment (0: Go's default)"},
 		),
 		Action: runBenchDispatch,
 	}
@@ -98,8 +96,8 @@ func printDispatch(c *cli.Context, res *bench.DispatchResult, gogc string) error
 }
 
 // dispatchFlags are the flags of the benches that run the dispatch
-// scenario (dispatch, stream): -n with its default and usage, and the
-// cluster's shape.
+// scenario (dispatch, stream): -n with its default and usage, the
+// cluster's shape and its GC percent (apply it with applyGOGC).
 func dispatchFlags(requests int, requestsUsage string) []cli.Flag {
 	return []cli.Flag{
 		&cli.IntFlag{Name: "requests", Aliases: []string{"n"}, Value: requests, Usage: requestsUsage},
@@ -108,6 +106,8 @@ func dispatchFlags(requests int, requestsUsage string) []cli.Flag {
 		&cli.IntFlag{Name: "clients", Aliases: []string{"c"}, Value: 64, Usage: "concurrent HTTP clients creating work orders"},
 		&cli.IntFlag{Name: "window", Value: 4096, Usage: "most work orders created but not complete at once"},
 		&cli.StringFlag{Name: "plugin-dir", Usage: "`DIR` holding hive-agent-test (default: this binary's directory)"},
+		&cli.IntFlag{Name: "gogc", Value: defaultGOGC,
+			Usage: "GC percent of this process and its agent plugin processes, as hive agent's, unless GOGC is set in the environment (0: Go's default)"},
 	}
 }
 

@@ -15,7 +15,7 @@ func benchStreamCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "stream",
 		Usage:     "Measure the event stream: dispatch with and without SSE subscribers; print events/s delivered and the slowdown",
-		UsageText: "hive bench stream [-n N] [--subscribers N] [--rounds N] [--nodes N] [--capacity N] [-c N] [--window N] [--plugin-dir DIR] [-json]",
+		UsageText: "hive bench stream [-n N] [--subscribers N] [--rounds N] [--nodes N] [--capacity N] [-c N] [--window N] [--plugin-dir DIR] [--gogc N] [-json]",
 		Description: description(`Runs the dispatch bench (see hive bench dispatch) on throwaway clusters,
 --rounds times as it is and as many times with --subscribers SSE clients
 following GET /v1/events, spread over the nodes from the moment each node
@@ -23,7 +23,9 @@ serves its API; the two kinds of run alternate, so that a change in the
 machine's load weighs on both. Prints, for each round and for the median
 round, completed work orders per second of both runs, the slowdown the
 subscribers caused (goal: under 10 %), and the events per second the
-subscribers received in all, with the streams a node cut off.`,
+subscribers received in all, with the streams a node cut off. Like the
+dispatch bench (and hive agent), the process runs with GOGC=--gogc unless
+GOGC is set in the environment.`,
 			"hive bench stream",
 			"hive bench stream -n 5000 --subscribers 200 --rounds 5 -json"),
 		Flags: append(dispatchFlags(5000, "work orders to run in each run"),
@@ -43,6 +45,10 @@ func runBenchStream(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	gogc, err := applyGOGC(c.Int("gogc"))
+	if err != nil {
+		return err
+	}
 	cfg := bench.StreamConfig{Dispatch: dc, Subscribers: c.Int("subscribers"), Rounds: c.Int("rounds")}
 	if cfg.Subscribers < 1 {
 		return invalidf("--subscribers must be at least 1, got %d", cfg.Subscribers)
@@ -55,13 +61,13 @@ func runBenchStream(c *cli.Context) error {
 			cfg.Dispatch.Dir, cfg.Dispatch.Logger = dir, logger
 			return bench.RunStream(ctx, cfg)
 		},
-		func(res *bench.StreamResult) error { return printStreamResult(c, res) })
+		func(res *bench.StreamResult) error { return printStreamResult(c, res, gogc) })
 }
 
 // printStreamResult prints what the stream bench measured, if it made a
-// round: a JSON object with -json, else a line per round and the median
-// round.
-func printStreamResult(c *cli.Context, res *bench.StreamResult) error {
+// round, with GOGC in force: a JSON object with -json, else a line per
+// round and the median round.
+func printStreamResult(c *cli.Context, res *bench.StreamResult, gogc string) error {
 	if len(res.Rounds) == 0 {
 		return nil
 	}
@@ -74,15 +80,16 @@ func printStreamResult(c *cli.Context, res *bench.StreamResult) error {
 			DeliveredPerSec  float64 `json:"delivered_per_sec"`
 			MedianDelivered  float64 `json:"median_delivered_per_sec"`
 			MedianCPU        float64 `json:"median_cpu_overhead"`
-		}{res, res.Plain.PerSec(), res.Subscribed.PerSec(), res.Slowdown(), res.DeliveredPerSec(), res.MedianDeliveredPerSec(), res.MedianCPUOverhead()})
+			GOGC             string  `json:"gogc"`
+		}{res, res.Plain.PerSec(), res.Subscribed.PerSec(), res.Slowdown(), res.DeliveredPerSec(), res.MedianDeliveredPerSec(), res.MedianCPUOverhead(), gogc})
 	}
 	w := c.App.Writer
 	p := res.Rounds[0].Plain
 	if p == nil {
 		p = res.Rounds[0].Subscribed
 	}
-	fmt.Fprintf(w, "stream: %d nodes, %d test slots each, %d work orders per run, %d SSE subscribers, %d rounds\n",
-		p.Nodes, p.Capacity, p.WorkOrders, res.Subscribers, len(res.Rounds))
+	fmt.Fprintf(w, "stream: %d nodes, %d test slots each, %d work orders per run, %d SSE subscribers, %d rounds, GOGC=%s\n",
+		p.Nodes, p.Capacity, p.WorkOrders, res.Subscribers, len(res.Rounds), gogc)
 	for i := range res.Rounds {
 		r := &res.Rounds[i]
 		fmt.Fprintf(w, "  round %d: %.0f → %.0f completed/s, slowdown %.1f %%, %.0f events/s delivered, CPU %.1fs → %.1fs (%+.1f %%)\n",
