@@ -9,7 +9,10 @@ PKGS      := ./...
 FUZZTIME  ?= 20000x
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: help build static run test test-short lint fmt-check vet staticcheck fuzz bench ci clean
+IMAGE     ?= hive:dev
+COMPOSE   := docker-compose -f deploy/docker-compose.yml -p hive
+
+.PHONY: help build static image swarm swarm-down run test test-short lint fmt-check vet staticcheck fuzz bench ci clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -23,6 +26,15 @@ static: ## build a static bin/hive and agent plugins (CGO_ENABLED=0) for FROM sc
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN) ./cmd/hive
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/hive-agent-shell ./agents/shell
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/hive-agent-test ./agents/test
+
+image: static ## build the FROM scratch node image $(IMAGE) (deploy/Dockerfile) from the static binaries
+	docker build -t $(IMAGE) -f deploy/Dockerfile .
+
+swarm: image ## start a three-node swarm of containers (deploy/docker-compose.yml); n1's API on 127.0.0.1:7070
+	HIVE_IMAGE=$(IMAGE) $(COMPOSE) up -d
+
+swarm-down: ## stop the container swarm and delete its data
+	HIVE_IMAGE=$(IMAGE) $(COMPOSE) down -v
 
 run: build ## run a one-node dev swarm on http://127.0.0.1:7070
 	./$(BIN) agent -dev

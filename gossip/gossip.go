@@ -336,6 +336,12 @@ func (g *Gossip) PublishMetaFunc(f func(m *Meta)) error { return g.modifyMeta(f,
 
 // modifyMeta applies f to a copy of the local metadata and installs the
 // result with updateMeta, serialised with the other modifyMeta calls.
+// The broadcast stays under the lock: memberlist's UpdateNode reads the
+// metadata and then takes the next incarnation, so two concurrent calls
+// could gossip the older metadata with the newer incarnation, and it
+// would win. A PublishMetaFunc may thus wait behind an UpdateMetaFunc's
+// broadcast (at most Config.BroadcastTimeout; node start is the only
+// UpdateMetaFunc).
 func (g *Gossip) modifyMeta(f func(m *Meta), wait bool) error {
 	g.updateMu.Lock()
 	defer g.updateMu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -374,6 +375,7 @@ func (c *Config) pluginConfig() plugins.Config {
 	pc := plugins.DefaultConfig()
 	pc.Agents = c.Agents
 	pc.PluginDir = c.PluginDir
+	pc.TempDir = c.pluginTempDir()
 	if c.AgentCapacity > 0 {
 		pc.DefaultCapacity = c.AgentCapacity
 	}
@@ -381,4 +383,20 @@ func (c *Config) pluginConfig() plugins.Config {
 		pc.StartTimeout = c.Execution.PluginStartTimeout
 	}
 	return pc
+}
+
+// pluginTempDir is where the agent plugins keep their sockets and
+// temporary files (their TMPDIR) when the system has no temporary
+// directory, as in a FROM scratch image: DATA_DIR/tmp, emptied at every
+// start. It is "" where the system has one (or without a data
+// directory): the plugins then use it as usual, and its short path keeps
+// the socket paths within the 108 bytes a Unix socket address allows.
+func (c *Config) pluginTempDir() string {
+	if c.DataDir == "" {
+		return ""
+	}
+	if fi, err := os.Stat(os.TempDir()); err == nil && fi.IsDir() {
+		return ""
+	}
+	return filepath.Join(c.DataDir, "tmp")
 }

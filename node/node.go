@@ -210,7 +210,7 @@ func (n *Node) setupDataDir() error {
 	if n.cfg.Dev && n.cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "hive-dev-")
 		if err != nil {
-			return fmt.Errorf("node: dev data dir: %w", err)
+			return fmt.Errorf("node: dev data dir (-dev without --data-dir makes one in the system's temporary directory): %w", err)
 		}
 		n.dataDir = dir
 		return nil
@@ -219,6 +219,15 @@ func (n *Node) setupDataDir() error {
 		return fmt.Errorf("node: data dir: %w", err)
 	}
 	n.dataDir = n.cfg.DataDir
+	if tmp := n.cfg.pluginTempDir(); tmp != "" {
+		// Nothing in it outlives the plugin processes that made it.
+		if err := os.RemoveAll(tmp); err != nil {
+			return fmt.Errorf("node: emptying the plugins' temporary directory: %w", err)
+		}
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			return fmt.Errorf("node: plugins' temporary directory: %w", err)
+		}
+	}
 	return nil
 }
 

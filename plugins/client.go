@@ -48,6 +48,11 @@ type LaunchConfig struct {
 	// connection (a one-time certificate per process). Leave it on unless
 	// a benchmark says otherwise.
 	DisableMTLS bool
+	// TempDir, when set, is an existing directory for the plugin's
+	// temporary files: go-plugin's socket directory is made in it, and
+	// it is the process's TMPDIR (unless Env sets another). Empty: the
+	// system's temporary directory, which a FROM scratch image lacks.
+	TempDir string
 }
 
 // Client is one running plugin process and its gRPC connection. It is safe
@@ -114,12 +119,16 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		cancelled bool
 	)
 	stdio := logger.StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Info})
+	var sockets *plugin.UnixSocketConfig
+	if cfg.TempDir != "" {
+		sockets = &plugin.UnixSocketConfig{TempDir: cfg.TempDir}
+	}
 	pc := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  plugin.HandshakeConfig{MagicCookieKey: MagicCookieKey, MagicCookieValue: MagicCookieValue},
 		VersionedPlugins: hostPluginSets(versions),
 		RunnerFunc: func(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
 			cmd := exec.Command(cfg.Path, cfg.Args...)
-			cmd.Env = append(pluginEnv(logger, cfg.Env), spec.Env...)
+			cmd.Env = append(pluginEnv(logger, cfg.TempDir, cfg.Env), spec.Env...)
 			cmd.SysProcAttr = sysProcAttr()
 			pr, err := newProcRunner(cmd)
 			if err != nil {
@@ -137,6 +146,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		Logger:           logger,
 		StartTimeout:     startTimeout,
 		AutoMTLS:         !cfg.DisableMTLS,
+		UnixSocketConfig: sockets,
 		SkipHostEnv:      true, // RunnerFunc adds the node's environment before cfg.Env
 		SyncStdout:       stdio,
 		SyncStderr:       stdio,
@@ -218,8 +228,9 @@ func dispense(pc *plugin.Client) (pb.AgentClient, error) {
 }
 
 // pluginEnv is the environment of a plugin: the node's, without the
-// variables the host sets itself, then extra.
-func pluginEnv(logger hclog.Logger, extra []string) []string {
+// variables the host sets itself, then TMPDIR (when tempDir is set), then
+// extra; a later duplicate wins.
+func pluginEnv(logger hclog.Logger, tempDir string, extra []string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, ProbeEnv+"=") && !strings.HasPrefix(kv, LogLevelEnv+"=") {
@@ -227,6 +238,9 @@ func pluginEnv(logger hclog.Logger, extra []string) []string {
 		}
 	}
 	env = append(env, LogLevelEnv+"="+logLevelName(logger))
+	if tempDir != "" {
+		env = append(env, "TMPDIR="+tempDir)
+	}
 	return append(env, extra...)
 }
 

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -331,5 +333,43 @@ func TestCrashNoticedWhileAChildHoldsTheOutput(t *testing.T) {
 	case <-closed:
 	case <-time.After(time.Minute): // the orphan sleeps for ten
 		t.Fatal("the crash went unnoticed while the orphan holds the pipes")
+	}
+}
+
+// TestLaunchTempDir runs a plugin where the system's temporary directory
+// does not exist (as in a FROM scratch image): it fails to start without
+// LaunchConfig.TempDir, and with it starts, keeps go-plugin's socket
+// directory there and gets it as its TMPDIR.
+func TestLaunchTempDir(t *testing.T) {
+	path := testAgent(t)
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", filepath.Join(dir, "missing"))
+	if c, err := Launch(testCtx(t), LaunchConfig{Path: path}); err == nil {
+		_ = c.Close()
+		t.Fatal("launched without a temporary directory")
+	}
+	c := launch(t, LaunchConfig{Path: path, TempDir: dir})
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sockets := 0
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "plugin-dir") {
+			sockets++
+		}
+	}
+	if sockets != 1 {
+		t.Fatalf("%d socket directories in the temporary directory: %v", sockets, entries)
+	}
+	if runtime.GOOS != "linux" {
+		return // the environment is read from /proc
+	}
+	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", c.PID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vars := strings.Split(string(env), "\x00"); !slices.Contains(vars, "TMPDIR="+dir) {
+		t.Fatalf("the plugin's environment has no TMPDIR=%s: %q", dir, vars)
 	}
 }

@@ -39,6 +39,10 @@ type Config struct {
 	// DisableMTLS turns off go-plugin's automatic mutual TLS (see
 	// LaunchConfig.DisableMTLS).
 	DisableMTLS bool
+	// TempDir is every plugin's LaunchConfig.TempDir: an existing
+	// directory for their sockets and temporary files; empty: the
+	// system's temporary directory.
+	TempDir string
 }
 
 // AgentConfig says how one agent type's plugin runs.

@@ -191,6 +191,7 @@ func (s *supervisor) start(ctx context.Context) (*Client, *Description, error) {
 		Logger:       s.logger,
 		StartTimeout: s.cfg.StartTimeout,
 		DisableMTLS:  s.cfg.DisableMTLS,
+		TempDir:      s.cfg.TempDir,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -1,0 +1,266 @@
+package tests
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hive-swarm/hive/api"
+)
+
+// dockerSwarm is the three-node swarm of deploy/docker-compose.yml, made
+// for one test: the FROM scratch image of deploy/Dockerfile, built from
+// static binaries, run as three containers, each with its own address,
+// hostname and data volume on a private network, as three machines run
+// the README's walk-through.
+type dockerSwarm struct {
+	t       *testing.T
+	project string // the compose project, unique to this test process
+	env     []string
+	nodes   []*agent // n1, n2, n3: their container addresses, port 7070
+}
+
+// requireDocker skips (or, under CI, fails) unless the Docker engine and
+// docker-compose answer.
+func requireDocker(t *testing.T) {
+	t.Helper()
+	why := ""
+	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		why = fmt.Sprintf("needs a running Docker engine: docker info: %v: %s", err, bytes.TrimSpace(out))
+	} else if out, err := exec.Command("docker-compose", "version").CombinedOutput(); err != nil {
+		why = fmt.Sprintf("needs docker-compose: %v: %s", err, bytes.TrimSpace(out))
+	}
+	if why == "" {
+		return
+	}
+	if ci := os.Getenv("CI"); ci != "" && ci != "false" && ci != "0" {
+		t.Fatalf("CI is set and the container test %s", why)
+	}
+	t.Skip(why)
+}
+
+// newDockerSwarm builds the image and starts the swarm; the test's
+// cleanup removes the containers, their network and volumes, and the
+// image.
+func newDockerSwarm(t *testing.T) *dockerSwarm {
+	t.Helper()
+	requireDocker(t)
+	ctxDir := t.TempDir()
+	for bin, pkg := range map[string]string{"hive": "./cmd/hive", "hive-agent-test": "./agents/test"} {
+		build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(ctxDir, "bin", bin), pkg)
+		build.Dir = ".."
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("static build of %s: %v\n%s", pkg, err, out)
+		}
+	}
+	s := &dockerSwarm{t: t, project: fmt.Sprintf("hivetest%d", os.Getpid())}
+	image := "hive-test:" + s.project
+	s.env = append(os.Environ(), "HIVE_IMAGE="+image, "HIVE_PUBLISH=127.0.0.1:")
+	if out, err := exec.Command("docker", "build", "-q", "-t", image, "-f", "../deploy/Dockerfile", ctxDir).CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("container logs:\n%s", tail([]byte(s.tryCompose("logs", "--no-color", "--tail", "60")), 12000))
+		}
+		s.tryCompose("down", "-v", "--timeout", "5")
+		_ = exec.Command("docker", "rmi", "-f", image).Run()
+	})
+	s.compose("up", "-d")
+	for _, name := range []string{"n1", "n2", "n3"} {
+		ip := strings.TrimSpace(s.docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", s.container(name)))
+		if ip == "" {
+			t.Fatalf("container %s has no address", name)
+		}
+		s.nodes = append(s.nodes, &agent{t: t, name: name, host: ip, httpPort: 7070})
+	}
+	return s
+}
+
+// compose runs docker-compose on the project and returns its output,
+// failing the test on an error.
+func (s *dockerSwarm) compose(args ...string) string {
+	s.t.Helper()
+	out, err := s.runCompose(args...)
+	if err != nil {
+		s.t.Fatalf("docker-compose %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (s *dockerSwarm) tryCompose(args ...string) string {
+	out, _ := s.runCompose(args...)
+	return out
+}
+
+func (s *dockerSwarm) runCompose(args ...string) (string, error) {
+	cmd := exec.Command("docker-compose", append([]string{"-f", "../deploy/docker-compose.yml", "-p", s.project}, args...)...)
+	cmd.Env = s.env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// docker runs the docker CLI, failing the test on an error.
+func (s *dockerSwarm) docker(args ...string) string {
+	s.t.Helper()
+	out, err := exec.Command("docker", args...).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// container returns the ID of a service's container.
+func (s *dockerSwarm) container(service string) string {
+	s.t.Helper()
+	id := strings.TrimSpace(s.compose("ps", "-q", service))
+	if id == "" {
+		s.t.Fatalf("no container for %s", service)
+	}
+	return id
+}
+
+// leader returns the index of the node every node in up agrees leads.
+func (s *dockerSwarm) leader(up []int) (int, error) {
+	leader := ""
+	for _, i := range up {
+		st, err := s.nodes[i].status()
+		if err != nil {
+			return -1, err
+		}
+		if st.Leader == "" || (leader != "" && st.Leader != leader) {
+			return -1, fmt.Errorf("%s sees leader %q, others %q", s.nodes[i].name, st.Leader, leader)
+		}
+		leader = st.Leader
+	}
+	for _, i := range up {
+		if s.nodes[i].name == leader {
+			return i, nil
+		}
+	}
+	return -1, fmt.Errorf("leader %q is not among the running nodes", leader)
+}
+
+// TestDockerSwarmSurvivesLeaderKill runs the README's three-machine
+// walk-through on containers of the shipped image: the nodes find each
+// other by hostname and bootstrap; work fills every node's test slots;
+// the leader's container is killed (SIGKILL) while it runs some; the two
+// others elect a leader and run the killed node's work again, every work
+// order completing exactly once; the container restarts with its volume,
+// catches up, and all three chains verify and are identical.
+func TestDockerSwarmSurvivesLeaderKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("container test; run without -short")
+	}
+	s := newDockerSwarm(t)
+	all := []int{0, 1, 2}
+	waitFor(t, 90*time.Second, "three voters offering the test agent, one leader", func() error {
+		var ml api.MemberList
+		if err := getJSON(s.nodes[1].addr()+"/v1/members", &ml); err != nil {
+			return err
+		}
+		ready := 0
+		for _, m := range ml.Members {
+			if m.Status == "alive" && (m.RaftRole == "voter" || m.RaftRole == "leader") && len(m.AgentTypes) > 0 {
+				ready++
+			}
+		}
+		if ready != 3 {
+			return fmt.Errorf("%d ready members in %+v", ready, ml.Members)
+		}
+		_, err := s.leader(all)
+		return err
+	})
+	leader, _ := s.leader(all)
+	victim := s.nodes[leader]
+
+	// The CLI inside the image, and the API published on the host.
+	if out := s.docker("exec", s.container("n2"), "/hive/hive", "members"); strings.Count(out, "alive") != 3 {
+		t.Fatalf("hive members inside n2:\n%s", out)
+	}
+	published := strings.TrimSpace(s.compose("port", "n1", "7070"))
+	if _, err := getJSONStatus("http://" + published); err != nil {
+		t.Fatalf("n1's published API at %s: %v", published, err)
+	}
+
+	// Enough sleeping work to fill every node's slots, the leader's too.
+	entry := s.nodes[(leader+1)%3]
+	var ids []string
+	for i := range 12 {
+		var wo api.WorkOrder
+		mustJSON(t, entry.cli("wo", "create", "--title", fmt.Sprint("docker-", i), "--type", "test",
+			"--payload", `{"mode":"sleep","duration":"8s"}`, "-json"), &wo)
+		ids = append(ids, wo.ID)
+	}
+	var onVictim []string
+	waitFor(t, 60*time.Second, "work running on the leader", func() error {
+		onVictim = onVictim[:0]
+		for _, r := range parseReceipts(t, entry.cli("receipt", "export")) {
+			if r.Event == "assigned" && r.Node == victim.name {
+				onVictim = append(onVictim, r.WorkOrder)
+			}
+		}
+		if len(onVictim) == 0 {
+			return fmt.Errorf("nothing assigned to %s yet", victim.name)
+		}
+		return nil
+	})
+	s.docker("kill", s.container(victim.name))
+	up := []int{(leader + 1) % 3, (leader + 2) % 3}
+	waitFor(t, 60*time.Second, "a new leader among the two others", func() error {
+		_, err := s.leader(up)
+		return err
+	})
+	waitAllCompleted(t, 120*time.Second, entry.addr(), ids, false)
+
+	// The killed node's work ran again elsewhere; nothing completed twice.
+	completed := map[string]int{}
+	completedOn := map[string]string{}
+	requeued := map[string]bool{}
+	for _, r := range parseReceipts(t, entry.cli("receipt", "export")) {
+		switch r.Event {
+		case "completed":
+			completed[r.WorkOrder]++
+			completedOn[r.WorkOrder] = r.Node
+		case "requeued":
+			requeued[r.WorkOrder] = true
+		}
+	}
+	for _, id := range ids {
+		if completed[id] != 1 {
+			t.Errorf("%s completed %d times", id, completed[id])
+		}
+	}
+	for _, id := range onVictim {
+		if !requeued[id] && completedOn[id] != victim.name {
+			t.Errorf("%s ran on the killed leader %s, was not requeued, and completed on %s", id, victim.name, completedOn[id])
+		}
+		if requeued[id] && completedOn[id] == victim.name {
+			t.Errorf("%s was requeued from %s yet completed there", id, victim.name)
+		}
+	}
+	if len(requeued) == 0 {
+		t.Errorf("no work order was requeued after killing %s, which ran %v", victim.name, onVictim)
+	}
+
+	// The container restarts with its volume and catches up.
+	s.docker("start", s.container(victim.name))
+	export := sameVerifiedChain(t, s.nodes, 90*time.Second)
+	t.Logf("killed %s running %v; requeued %d; %d receipts identical and verified on all three containers",
+		victim.name, onVictim, len(requeued), strings.Count(export, "\n"))
+}
+
+// getJSONStatus reads /v1/status at addr.
+func getJSONStatus(addr string) (*api.Status, error) {
+	var st api.Status
+	if err := getJSON(addr+"/v1/status?stale", &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
