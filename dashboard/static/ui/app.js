@@ -14,6 +14,7 @@ const maxLogLines = 100;
 
 const problems = { health: '', stream: '' };
 let streamUp = false;
+let everUp = false; // the stream has been up before
 
 function select(id) {
   detail.id = id;
@@ -121,7 +122,8 @@ function onStreamState(up, why) {
   live.className = up ? 'pill pill-ok' : 'pill pill-bad';
   problems.stream = up ? '' : `Live updates stopped: ${why}.`;
   banner();
-  if (up) refreshAll(); // catch up on whatever happened while away
+  if (up && everUp) refreshAll(); // back after a break: catch up on what happened meanwhile
+  everUp = everUp || up;
 }
 
 function refreshAll() {
@@ -136,8 +138,23 @@ function refreshAll() {
   refreshReceipts();
 }
 
-refreshAll();
-openStream(onEvent, onStreamState);
+// start loads every panel once and follows the stream from the applied
+// index read just before: the panels show that index or a later one, and
+// every event after it arrives, so nothing is missed and nothing is
+// fetched twice.
+async function start() {
+  let after = '';
+  try {
+    const res = await fetchJSON('/api/health');
+    if (res.body && res.body.raft) after = String(res.body.raft.applied_index);
+  } catch {
+    // unreachable: the stream starts at the present, and reports the outage
+  }
+  refreshAll();
+  openStream(onEvent, onStreamState, after);
+}
+
+start();
 setInterval(refreshHealth, 2000);
 setInterval(refreshMemberTable, 3000);
 setInterval(() => {

@@ -26,11 +26,12 @@ export const eventTypes = [
 const reopenMs = 3000;
 
 /**
- * openStream follows the stream, calling onEvent(event) for each event
- * and onState(connected, why) when the connection comes or goes.
+ * openStream follows the stream after the event ID (or raft index) after,
+ * from the present when it is empty, calling onEvent(event) for each
+ * event and onState(connected, why) when the connection comes or goes.
  */
-export function openStream(onEvent, onState) {
-  let lastId = '';
+export function openStream(onEvent, onState, after = '') {
+  let lastId = after;
   let es = null;
   const open = () => {
     es = new EventSource(lastId ? `/api/stream?after=${encodeURIComponent(lastId)}` : '/api/stream');
