@@ -6,7 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,6 +65,7 @@ func newDockerSwarm(t *testing.T) *dockerSwarm {
 	s := &dockerSwarm{t: t, project: fmt.Sprintf("hivetest%d", os.Getpid())}
 	image := "hive-test:" + s.project
 	s.env = append(os.Environ(), "HIVE_IMAGE="+image, "HIVE_PUBLISH=127.0.0.1:")
+	s.removeOrphans()
 	if out, err := exec.Command("docker", "build", "-q", "-t", image, "-f", "../deploy/Dockerfile", ctxDir).CombinedOutput(); err != nil {
 		t.Fatalf("docker build: %v\n%s", err, out)
 	}
@@ -81,6 +85,37 @@ func newDockerSwarm(t *testing.T) *dockerSwarm {
 		s.nodes = append(s.nodes, &agent{t: t, name: name, host: ip, httpPort: 7070})
 	}
 	return s
+}
+
+// swarmProjectPattern matches the compose projects newDockerSwarm makes;
+// the pid lets a later run remove what a killed run left behind.
+var swarmProjectPattern = regexp.MustCompile(`^hivetest(\d+)$`)
+
+// removeOrphans removes the swarms (containers, network, volumes, image)
+// of test processes that are gone.
+func (s *dockerSwarm) removeOrphans() {
+	out, err := exec.Command("docker", "ps", "-a", "--format", `{{.Label "com.docker.compose.project"}}`).Output()
+	if err != nil {
+		s.t.Logf("listing containers: %v", err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, project := range strings.Fields(string(out)) {
+		m := swarmProjectPattern.FindStringSubmatch(project)
+		if m == nil || seen[project] {
+			continue
+		}
+		seen[project] = true
+		pid, _ := strconv.Atoi(m[1])
+		if pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		orphan := &dockerSwarm{t: s.t, project: project, env: append(os.Environ(), "HIVE_IMAGE=hive-test:"+project)}
+		if out, err := orphan.runCompose("down", "-v", "--timeout", "1"); err != nil {
+			s.t.Logf("removing orphan swarm %s: %v: %s", project, err, out)
+		}
+		_ = exec.Command("docker", "rmi", "-f", "hive-test:"+project).Run()
+	}
 }
 
 // compose runs docker-compose on the project and returns its output,
