@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -306,4 +309,34 @@ func TestRestartAtNewAddress(t *testing.T) {
 	if got, _ := get(ctxT(t), n, true, "while-down"); got != "1" {
 		t.Fatalf("restarted node did not catch up: %q", got)
 	}
+}
+
+// TestLeaderRestartedAtNewAddress restarts a one-node cluster at new
+// ports, as a container comes back at another address, and then starts a
+// second node at the first one's old raft address: the leader corrects
+// its own entry in the configuration, so adding the second node does not
+// fail on a duplicate address.
+func TestLeaderRestartedAtNewAddress(t *testing.T) {
+	var reuse int // the raft port node 1 takes: node 0's old one
+	c := nodetest.NewCluster(t, 1, nodetest.WithConfig(func(i int, cfg *node.Config) {
+		if i == 1 {
+			cfg.RaftPort = reuse
+		}
+	}))
+	c.WaitForLeader()
+	_, port, err := net.SplitHostPort(c.Node(0).RaftAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reuse, err = strconv.Atoi(port); err != nil {
+		t.Fatal(err)
+	}
+	c.Kill(0)
+	c.RestartNewPorts(0)
+	c.WaitForLeader()
+	c.AddNode()
+	if got := c.Node(1).RaftAddr(); !strings.HasSuffix(got, ":"+port) {
+		t.Fatalf("node 1 at %s, want node 0's old port %s", got, port)
+	}
+	waitConfig(t, c, 1, 1)
 }

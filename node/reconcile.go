@@ -24,7 +24,10 @@ import (
 //     minority of the voters, so a leader with a broken view of the
 //     network never tears the configuration apart;
 //   - a server whose gossiped raft address changed is re-added with its
-//     new address and the same suffrage;
+//     new address and the same suffrage, the leader itself included (a
+//     node restarted at a new address, as a container is, may lead before
+//     anyone updated its entry, whose stale address would then refuse
+//     the next server given it);
 //   - the leader never removes itself, and healthy voters are never
 //     demoted.
 
@@ -78,6 +81,7 @@ type memberInfo struct {
 // planInput is a snapshot of everything planReconcile decides from.
 type planInput struct {
 	self         string
+	selfAddr     string                // the leader's own raft address now
 	servers      []raft.Server         // the latest raft configuration
 	members      map[string]memberInfo // gossip members that are servers
 	missingSince map[string]time.Time  // configured servers gossip does not know, since when
@@ -160,14 +164,19 @@ func planReconcile(in planInput) []change {
 		}
 	}
 
-	// 2. Address updates.
+	// 2. Address updates, before any addition that may need an address
+	// a stale entry still holds.
 	for _, s := range servers {
 		id := string(s.ID)
-		if _, ok := inConfig[id]; !ok || id == in.self || !in.healthy(id) {
+		if _, ok := inConfig[id]; !ok || !in.healthy(id) {
 			continue
 		}
-		if m := in.members[id]; m.RaftAddr != "" && m.RaftAddr != string(s.Address) {
-			out = append(out, change{kind: changeUpdateAddr, id: id, addr: m.RaftAddr, suffrage: s.Suffrage, reason: "raft address changed"})
+		addr := in.members[id].RaftAddr
+		if id == in.self {
+			addr = in.selfAddr
+		}
+		if addr != "" && addr != string(s.Address) {
+			out = append(out, change{kind: changeUpdateAddr, id: id, addr: addr, suffrage: s.Suffrage, reason: "raft address changed"})
 		}
 	}
 
@@ -260,6 +269,7 @@ func (n *Node) reconcile(stop <-chan struct{}, missingSince map[string]time.Time
 	}
 	changes := planReconcile(planInput{
 		self:         n.cfg.Name,
+		selfAddr:     n.raftAddr,
 		servers:      conf.Servers,
 		members:      members,
 		missingSince: missingSince,

@@ -95,6 +95,13 @@ func TestPlanReconcile(t *testing.T) {
 				m["b"] = memberInfo{RaftAddr: "b:2", Status: gossip.StatusAlive}
 				return m
 			}(), nil, []string{"update-address b b:2"}},
+		{"the leader restarted at a new address fixes its own entry before adding the server now at its old one",
+			[]raft.Server{{Suffrage: raft.Voter, ID: "a", Address: "a:0"}},
+			func() map[string]memberInfo {
+				m := alive("a", "c")
+				m["b"] = memberInfo{RaftAddr: "a:0", Status: gossip.StatusAlive}
+				return m
+			}(), nil, []string{"update-address a a:1", "add-voter b", "add-voter c"}},
 		{"a non-voter by choice is never promoted",
 			[]raft.Server{voter("a")},
 			func() map[string]memberInfo {
@@ -106,7 +113,7 @@ func TestPlanReconcile(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := planReconcile(planInput{
-				self: "a", servers: c.servers, members: c.members, missingSince: c.missing,
+				self: "a", selfAddr: "a:1", servers: c.servers, members: c.members, missingSince: c.missing,
 				now: now, grace: grace, maxVoters: 5,
 			})
 			var gs []string

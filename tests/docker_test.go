@@ -24,6 +24,7 @@ import (
 type dockerSwarm struct {
 	t       *testing.T
 	project string // the compose project, unique to this test process
+	image   string
 	env     []string
 	nodes   []*agent // n1, n2, n3: their container addresses, port 7070
 }
@@ -64,6 +65,7 @@ func newDockerSwarm(t *testing.T) *dockerSwarm {
 	}
 	s := &dockerSwarm{t: t, project: fmt.Sprintf("hivetest%d", os.Getpid())}
 	image := "hive-test:" + s.project
+	s.image = image
 	s.env = append(os.Environ(), "HIVE_IMAGE="+image, "HIVE_PUBLISH=127.0.0.1:")
 	s.removeOrphans()
 	if out, err := exec.Command("docker", "build", "-q", "-t", image, "-f", "../deploy/Dockerfile", ctxDir).CombinedOutput(); err != nil {
@@ -73,18 +75,27 @@ func newDockerSwarm(t *testing.T) *dockerSwarm {
 		if t.Failed() {
 			t.Logf("container logs:\n%s", tail([]byte(s.tryCompose("logs", "--no-color", "--tail", "60")), 12000))
 		}
-		s.tryCompose("down", "-v", "--timeout", "5")
+		s.tryCompose("down", "-v", "--remove-orphans", "--timeout", "5")
 		_ = exec.Command("docker", "rmi", "-f", image).Run()
 	})
 	s.compose("up", "-d")
 	for _, name := range []string{"n1", "n2", "n3"} {
-		ip := strings.TrimSpace(s.docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", s.container(name)))
-		if ip == "" {
-			t.Fatalf("container %s has no address", name)
-		}
-		s.nodes = append(s.nodes, &agent{t: t, name: name, host: ip, httpPort: 7070})
+		s.nodes = append(s.nodes, &agent{t: t, name: name, httpPort: 7070})
 	}
+	s.readAddrs()
 	return s
+}
+
+// readAddrs reads the containers' addresses, which change when they
+// restart.
+func (s *dockerSwarm) readAddrs() {
+	s.t.Helper()
+	for _, a := range s.nodes {
+		a.host = strings.TrimSpace(s.docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", s.container(a.name)))
+		if a.host == "" {
+			s.t.Fatalf("container %s has no address", a.name)
+		}
+	}
 }
 
 // swarmProjectPattern matches the compose projects newDockerSwarm makes;
@@ -111,10 +122,29 @@ func (s *dockerSwarm) removeOrphans() {
 			continue
 		}
 		orphan := &dockerSwarm{t: s.t, project: project, env: append(os.Environ(), "HIVE_IMAGE=hive-test:"+project)}
-		if out, err := orphan.runCompose("down", "-v", "--timeout", "1"); err != nil {
+		if out, err := orphan.runCompose("down", "-v", "--remove-orphans", "--timeout", "1"); err != nil {
 			s.t.Logf("removing orphan swarm %s: %v: %s", project, err, out)
 		}
 		_ = exec.Command("docker", "rmi", "-f", "hive-test:"+project).Run()
+	}
+}
+
+// holdAddrs starts n placeholder containers (dev nodes of the image) on
+// the swarm's network, taking the lowest free addresses, which a stopped
+// swarm's containers have just given up. They carry the project's label,
+// so that down --remove-orphans removes them too (removeOrphans included);
+// the test's cleanup removes them first.
+func (s *dockerSwarm) holdAddrs(n int) {
+	s.t.Helper()
+	var ids []string
+	s.t.Cleanup(func() {
+		if len(ids) > 0 {
+			_ = exec.Command("docker", append([]string{"rm", "-f", "-v"}, ids...)...).Run()
+		}
+	})
+	for range n {
+		ids = append(ids, strings.TrimSpace(s.docker("run", "-d", "--network", s.project+"_hive",
+			"--label", "com.docker.compose.project="+s.project, s.image, "-dev")))
 	}
 }
 
@@ -286,9 +316,48 @@ func TestDockerSwarmSurvivesLeaderKill(t *testing.T) {
 
 	// The container restarts with its volume and catches up.
 	s.docker("start", s.container(victim.name))
+	s.readAddrs()
 	export := sameVerifiedChain(t, s.nodes, 90*time.Second)
 	t.Logf("killed %s running %v; requeued %d; %d receipts identical and verified on all three containers",
 		victim.name, onVictim, len(requeued), strings.Count(export, "\n"))
+
+	// The whole swarm stops (SIGTERM: each node leaves in turn, the last
+	// one keeps the configuration) and starts again, as on a host's
+	// reboot, every container at a new address (placeholders hold the old
+	// ones): the nodes find each other by name, the survivor leads,
+	// corrects its own address and adds the others back, and nothing is
+	// lost.
+	s.compose("stop", "--timeout", "30")
+	old := map[string]string{}
+	for _, a := range s.nodes {
+		old[a.name] = a.host
+	}
+	s.holdAddrs(len(s.nodes))
+	s.compose("start")
+	s.readAddrs()
+	for _, a := range s.nodes {
+		if a.host == old[a.name] {
+			t.Fatalf("%s restarted at its old address %s despite the placeholders", a.name, a.host)
+		}
+	}
+	waitFor(t, 120*time.Second, "three voters and a leader after the restart", func() error {
+		for _, a := range s.nodes {
+			st, err := a.status()
+			if err != nil {
+				return err
+			}
+			if st.Leader == "" || st.Voters != 3 {
+				return fmt.Errorf("%s: leader %q, %d voters", a.name, st.Leader, st.Voters)
+			}
+		}
+		_, err := s.leader(all)
+		return err
+	})
+	waitAllCompleted(t, 60*time.Second, s.nodes[0].addr(), ids, false)
+	if again := sameVerifiedChain(t, s.nodes, 90*time.Second); !strings.HasPrefix(again, export) {
+		t.Errorf("after the restart the chain (%d receipts) does not extend the one before (%d)",
+			strings.Count(again, "\n"), strings.Count(export, "\n"))
+	}
 }
 
 // getJSONStatus reads /v1/status at addr.
