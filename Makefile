@@ -28,6 +28,7 @@ static: ## build a static bin/hive and agent plugins (CGO_ENABLED=0) for FROM sc
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/hive-agent-test ./agents/test
 
 image: static ## build the FROM scratch node image $(IMAGE) (deploy/Dockerfile) from the static binaries
+	mkdir -p bin/rootfs/data
 	docker build -t $(IMAGE) -f deploy/Dockerfile .
 
 swarm: image ## start a three-node swarm of containers (deploy/docker-compose.yml); n1's API on 127.0.0.1:7070

@@ -63,6 +63,9 @@ func newDockerSwarm(t *testing.T) *dockerSwarm {
 			t.Fatalf("static build of %s: %v\n%s", pkg, err, out)
 		}
 	}
+	if err := os.MkdirAll(filepath.Join(ctxDir, "bin", "rootfs", "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	s := &dockerSwarm{t: t, project: fmt.Sprintf("hivetest%d", os.Getpid())}
 	image := "hive-test:" + s.project
 	s.image = image
