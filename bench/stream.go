@@ -227,16 +227,27 @@ func (s *subscribers) attach(hostport string) {
 	if i >= s.nodes || s.ctx.Err() != nil {
 		return
 	}
+	s.startOn("http://"+hostport, s.share(i))
+}
+
+// share is how many of the subscribers node i (of s.nodes) gets.
+func (s *subscribers) share(i int) int {
 	n := s.total / s.nodes
 	if i < s.total%s.nodes {
 		n++
 	}
+	return n
+}
+
+// startOn starts n subscribers following the event stream at base (a
+// node's base URL).
+func (s *subscribers) startOn(base string, n int) {
 	for range n {
 		s.started.Add(1)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.follow("http://" + hostport)
+			s.follow(base)
 		}()
 	}
 }
@@ -295,10 +306,10 @@ func (s *subscribers) read(base, after string) (string, bool) {
 	}
 	defer s.connected.Add(-1)
 	sc := newSSECounter(readBuffer)
+	sc.total = &s.delivered
 	// However the stream ended (cut off, closed, the node stopped),
 	// follow resumes it after the last ID seen.
 	_ = sc.readFrom(resp.Body)
-	s.delivered.Add(sc.events)
 	s.cutoffs.Add(sc.cutoffs)
 	s.slow.Add(sc.slow)
 	if sc.last != "" {

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"io"
+	"sync/atomic"
 )
 
 // sseCounter counts the events of an SSE stream exactly without parsing
@@ -21,6 +22,9 @@ type sseCounter struct {
 	cutoffs uint64 // "cutoff" events
 	slow    uint64 // … with code slow_consumer
 	last    string // the last "id:" value seen
+	// total, when set, is also added every event as it is counted, so
+	// that the count is live while the stream goes on.
+	total *atomic.Uint64
 	// tail is the last cutoffWindow bytes scanned: at the end of the
 	// stream, it holds the cutoff event, if any (the last event).
 	tail []byte
@@ -73,7 +77,11 @@ func (c *sseCounter) readFrom(r io.Reader) error {
 // scan counts the events of region, a run of whole lines each preceded
 // by its newline, and notes the last ID.
 func (c *sseCounter) scan(region []byte) {
-	c.events += uint64(bytes.Count(region, dataLine))
+	n := uint64(bytes.Count(region, dataLine))
+	c.events += n
+	if c.total != nil && n > 0 {
+		c.total.Add(n)
+	}
 	for end := len(region); end > 0; { // the last "id:" line, line by line from the end
 		i := bytes.LastIndexByte(region[:end], '\n')
 		if line := region[i+1 : end]; bytes.HasPrefix(line, idLine) {

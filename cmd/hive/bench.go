@@ -42,7 +42,7 @@ cluster you can throw away, or let them start one of their own.`,
 			"hive bench create --baseline -c 1,64,256 --duration 5s",
 			"hive bench create --address http://10.0.0.5:7070 -c 64 -n 20000"),
 		UsageText:   "hive bench create [options]",
-		Subcommands: []*cli.Command{benchCreateCommand(), benchDispatchCommand(), benchFailoverCommand(), benchStreamCommand()},
+		Subcommands: []*cli.Command{benchCreateCommand(), benchDispatchCommand(), benchFailoverCommand(), benchStreamCommand(), benchSubscribeCommand()},
 	}
 }
 

@@ -1,0 +1,24 @@
+package main
+
+import (
+	"testing"
+)
+
+// TestBenchSubscribe holds subscribers on a node for a moment and checks
+// the report, and that bad input is refused with a stable code.
+func TestBenchSubscribe(t *testing.T) {
+	addr := nodeAddr(t)
+	var res struct {
+		Subscribers int     `json:"subscribers"`
+		Connected   int     `json:"connected"`
+		Cutoffs     uint64  `json:"cutoffs"`
+		PerSec      float64 `json:"delivered_per_sec"`
+	}
+	decode(t, ok(t, addr, "bench", "subscribe", "--subscribers", "4", "--duration", "2s", "-json"), &res)
+	if res.Subscribers != 4 || res.Connected != 4 || res.Cutoffs != 0 || res.PerSec < 0 {
+		t.Fatalf("report %+v", res)
+	}
+	fails(t, addr, "invalid_argument", "bench", "subscribe", "--subscribers", "0")
+	fails(t, addr, "invalid_argument", "bench", "subscribe", "--duration", "-1s")
+	fails(t, "http://127.0.0.1:1", "unreachable", "bench", "subscribe", "--duration", "1s")
+}
