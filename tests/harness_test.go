@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -93,11 +94,19 @@ func waitAllCompleted(t *testing.T, timeout time.Duration, addr string, ids []st
 	})
 }
 
+// givenPorts are the ports freePort has handed out in this test process:
+// the kernel may offer a port again once its probe closed, and two nodes
+// given the same one fail to start.
+var givenPorts = struct {
+	sync.Mutex
+	m map[int]bool
+}{m: map[int]bool{}}
+
 // freePort returns a port free for both TCP and UDP on 127.0.0.1 (gossip
-// needs both).
+// needs both) that it has not returned before.
 func freePort(t *testing.T) int {
 	t.Helper()
-	for range 50 {
+	for range 100 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -109,7 +118,13 @@ func freePort(t *testing.T) int {
 			continue
 		}
 		u.Close()
-		return port
+		givenPorts.Lock()
+		dup := givenPorts.m[port]
+		givenPorts.m[port] = true
+		givenPorts.Unlock()
+		if !dup {
+			return port
+		}
 	}
 	t.Fatal("no free port")
 	return 0
