@@ -183,6 +183,7 @@ type request struct {
 	key    string     // idempotency key to reuse; generated when empty
 	retry  bool       // may be retried on connection errors and 503
 	stream bool       // Timeout covers only the wait for the answer to begin
+	also   int        // a non-2xx status whose answer is returned as a 2xx one is (0: none)
 }
 
 func (r *request) applyQuery(q *QueryOptions) *request {
@@ -333,7 +334,7 @@ func (c *Client) once(ctx context.Context, r *request, target string, body []byt
 		}
 		return nil, &netError{err: err}
 	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 || r.also != 0 && resp.StatusCode == r.also {
 		return resp, nil
 	}
 	defer resp.Body.Close()

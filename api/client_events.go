@@ -182,24 +182,13 @@ func (e *Events) Follow(ctx context.Context, opts *EventStreamOptions, fn func(*
 }
 
 // Health returns the node's health. A node that is not ready answers 503
-// with the same body; Health returns it with a nil error then too.
+// with the same body; Health returns it with a nil error then too. Like
+// the other calls it is bounded by Config.Timeout and retried on
+// connection errors.
 func (e *Events) Health(ctx context.Context) (*Health, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.c.base.String()+"/api/health", nil)
-	if err != nil {
-		return nil, fmt.Errorf("api: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := e.c.config.HTTPClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("api: GET /api/health: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusServiceUnavailable {
-		return nil, decodeError(resp)
-	}
 	var out Health
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return nil, fmt.Errorf("api: GET /api/health: decoding the answer: %w", err)
+	if err := e.c.do(ctx, &request{method: http.MethodGet, path: "/api/health", retry: true, also: http.StatusServiceUnavailable}, &out); err != nil {
+		return nil, err
 	}
 	return &out, nil
 }

@@ -364,3 +364,32 @@ func TestPathEscaping(t *testing.T) {
 		t.Fatalf("path %q", p)
 	}
 }
+
+// TestHealthAnswers checks that Health returns a not-ready node's 503
+// body as its answer, once, and that, like every call, it is bounded by
+// Config.Timeout.
+func TestHealthAnswers(t *testing.T) {
+	s, c := newServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusServiceUnavailable, Health{Node: "n1", Status: "degraded", Live: true, Reasons: []string{"no leader"}})
+	})
+	h, err := c.Events().Health(context.Background())
+	if err != nil || h.Node != "n1" || h.Ready || len(h.Reasons) != 1 {
+		t.Fatalf("health %+v, error %v", h, err)
+	}
+	if n := len(s.requests()); n != 1 {
+		t.Fatalf("%d requests for a 503 health answer, want 1 (it is an answer, not a failure to retry)", n)
+	}
+
+	release := make(chan struct{})
+	defer close(release)
+	_, slow := newServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	slow.config.Timeout = 50 * time.Millisecond
+	if _, err := slow.Events().Health(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("health of a node that never answers: %v, want the client's timeout", err)
+	}
+}
