@@ -34,13 +34,9 @@ type StreamConfig struct {
 // StreamRound is one pair of runs, without and with subscribers, and what
 // the subscribers received.
 type StreamRound struct {
-	Plain       *DispatchResult `json:"without_subscribers"`
-	Subscribed  *DispatchResult `json:"with_subscribers"`
-	Connected   int             `json:"connected"`    // most subscriber streams open at once
-	Delivered   uint64          `json:"delivered"`    // events received by all subscribers
-	Cutoffs     uint64          `json:"cutoffs"`      // streams a node cut off (slow consumer, shutdown)
-	SlowCutoffs uint64          `json:"slow_cutoffs"` // of which because the subscriber fell behind
-	Reconnects  uint64          `json:"reconnects"`   // streams reopened after a cutoff or a dropped connection
+	Plain      *DispatchResult `json:"without_subscribers"`
+	Subscribed *DispatchResult `json:"with_subscribers"`
+	SubscriberCounts
 	// CPU time of each run, cluster start to shutdown: this process (the
 	// nodes, the load generator, the subscribers) and its plugin
 	// processes; 0 where not measured.
@@ -179,9 +175,7 @@ func runSubscribed(ctx context.Context, d DispatchConfig, n, i int, r *StreamRou
 	r.Subscribed, err = RunDispatch(ctx, sub)
 	subs.close()
 	r.SubscribedCPU = cpuTime() - cpu
-	r.Connected = int(subs.peak.Load())
-	r.Delivered, r.Cutoffs, r.Reconnects = subs.delivered.Load(), subs.cutoffs.Load(), subs.reconnects.Load()
-	r.SlowCutoffs = subs.slow.Load()
+	r.SubscriberCounts = subs.counts()
 	if err != nil {
 		return fmt.Errorf("bench: dispatch with subscribers: %w", err)
 	}
@@ -189,6 +183,15 @@ func runSubscribed(ctx context.Context, d DispatchConfig, n, i int, r *StreamRou
 		return errors.New("bench: stream: no node started; no subscriber attached")
 	}
 	return nil
+}
+
+// SubscriberCounts are what a set of SSE subscribers saw.
+type SubscriberCounts struct {
+	Connected   int    `json:"connected"`    // most subscriber streams open at once
+	Delivered   uint64 `json:"delivered"`    // events received by all subscribers
+	Cutoffs     uint64 `json:"cutoffs"`      // streams a node cut off (slow consumer, shutdown)
+	SlowCutoffs uint64 `json:"slow_cutoffs"` // of which because the subscriber fell behind
+	Reconnects  uint64 `json:"reconnects"`   // streams reopened after a cutoff or a dropped connection
 }
 
 // readBuffer is each subscriber's read buffer.
@@ -249,6 +252,17 @@ func (s *subscribers) startOn(base string, n int) {
 			defer s.wg.Done()
 			s.follow(base)
 		}()
+	}
+}
+
+// counts are what the subscribers saw so far.
+func (s *subscribers) counts() SubscriberCounts {
+	return SubscriberCounts{
+		Connected:   int(s.peak.Load()),
+		Delivered:   s.delivered.Load(),
+		Cutoffs:     s.cutoffs.Load(),
+		SlowCutoffs: s.slow.Load(),
+		Reconnects:  s.reconnects.Load(),
 	}
 }
 

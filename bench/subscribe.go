@@ -23,12 +23,8 @@ type SubscribeConfig struct {
 // SubscribeResult is what RunSubscribe's subscribers received.
 type SubscribeResult struct {
 	Subscribers int           `json:"subscribers"`
-	Connected   int           `json:"connected"` // most streams open at once
 	Elapsed     time.Duration `json:"elapsed_ns"`
-	Delivered   uint64        `json:"delivered"`    // events received by all subscribers
-	Cutoffs     uint64        `json:"cutoffs"`      // streams a node cut off (slow consumer, shutdown)
-	SlowCutoffs uint64        `json:"slow_cutoffs"` // of which because the subscriber fell behind
-	Reconnects  uint64        `json:"reconnects"`   // streams reopened after a cutoff or a dropped connection
+	SubscriberCounts
 }
 
 // DeliveredPerSec is the events per second all subscribers received.
@@ -75,15 +71,7 @@ func follow(ctx context.Context, cfg SubscribeConfig, s *subscribers) *Subscribe
 	}
 	<-ctx.Done()
 	s.close()
-	return &SubscribeResult{
-		Subscribers: cfg.Subscribers,
-		Connected:   int(s.peak.Load()),
-		Elapsed:     time.Since(start),
-		Delivered:   s.delivered.Load(),
-		Cutoffs:     s.cutoffs.Load(),
-		SlowCutoffs: s.slow.Load(),
-		Reconnects:  s.reconnects.Load(),
-	}
+	return &SubscribeResult{Subscribers: cfg.Subscribers, Elapsed: time.Since(start), SubscriberCounts: s.counts()}
 }
 
 // checkNode reports an error unless the node at base answers GET
