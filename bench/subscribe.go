@@ -60,11 +60,11 @@ func RunSubscribe(ctx context.Context, cfg SubscribeConfig) (*SubscribeResult, e
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
 	}
-	return follow(ctx, cfg, newSubscribers(cfg.Subscribers, len(cfg.Addresses))), nil
+	return followAll(ctx, cfg, newSubscribers(cfg.Subscribers, len(cfg.Addresses))), nil
 }
 
-// follow runs RunSubscribe's subscribers s until ctx ends.
-func follow(ctx context.Context, cfg SubscribeConfig, s *subscribers) *SubscribeResult {
+// followAll runs RunSubscribe's subscribers s until ctx ends.
+func followAll(ctx context.Context, cfg SubscribeConfig, s *subscribers) *SubscribeResult {
 	start := time.Now()
 	for i, base := range cfg.Addresses {
 		s.startOn(base, s.share(i))

@@ -29,7 +29,7 @@ func TestSubscribeCountsLiveEvents(t *testing.T) {
 	cfg := SubscribeConfig{Addresses: []string{base}, Subscribers: 3}
 	s := newSubscribers(cfg.Subscribers, 1)
 	done := make(chan *SubscribeResult, 1)
-	go func() { done <- follow(runCtx, cfg, s) }()
+	go func() { done <- followAll(runCtx, cfg, s) }()
 	waitFor(t, time.Minute, func() error {
 		if got := s.connected.Load(); got != 3 {
 			return fmt.Errorf("%d streams open", got)

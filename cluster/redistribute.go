@@ -69,15 +69,9 @@ func PlanRequeues(now time.Time, grace time.Duration, inflight []*fsm.WorkOrder,
 			next = earlier(next, due)
 			continue
 		}
-		out = append(out, &fsm.Transition{
-			Header:  fsm.Header{RequestID: RequeueRequestID(wo.ID, wo.Attempt)},
-			ID:      wo.ID,
-			Action:  fsm.ActionRequeue,
-			Attempt: wo.Attempt,
-			Agent:   wo.Assignee.Agent,
-			Reason: truncate(fmt.Sprintf("node %s is %s since %s (%s ago, grace %s); attempt %d requeued",
-				wo.Assignee.Node, g.Why, g.Since.UTC().Format(time.RFC3339), now.Sub(g.Since).Round(time.Second), grace, wo.Attempt), fsm.MaxNoteLen),
-		})
+		out = append(out, attemptTransition(wo, fsm.ActionRequeue, RequeueRequestID(wo.ID, wo.Attempt),
+			fmt.Sprintf("node %s is %s since %s (%s ago, grace %s); attempt %d requeued",
+				wo.Assignee.Node, g.Why, g.Since.UTC().Format(time.RFC3339), now.Sub(g.Since).Round(time.Second), grace, wo.Attempt)))
 	}
 	sort.Slice(out, func(i, j int) bool { return idLess(out[i].ID, out[j].ID) })
 	return out, next
@@ -87,6 +81,21 @@ func PlanRequeues(now time.Time, grace time.Duration, inflight []*fsm.WorkOrder,
 // order id.
 func RequeueRequestID(id string, attempt uint64) string {
 	return truncate(fmt.Sprintf("requeue/%s/%d", id, attempt), fsm.MaxNameLen)
+}
+
+// attemptTransition is the leader's action on wo's current attempt, for
+// its agent: fenced by the attempt, under requestID (derived from the work
+// order and attempt, so that proposing it twice applies it once), with
+// reason cut to fsm.MaxNoteLen.
+func attemptTransition(wo *fsm.WorkOrder, action fsm.Action, requestID, reason string) *fsm.Transition {
+	return &fsm.Transition{
+		Header:  fsm.Header{RequestID: requestID},
+		ID:      wo.ID,
+		Action:  action,
+		Attempt: wo.Attempt,
+		Agent:   wo.Assignee.Agent,
+		Reason:  truncate(reason, fsm.MaxNoteLen),
+	}
 }
 
 // idLess orders work order IDs by their sequence number, falling back to

@@ -70,14 +70,8 @@ func PlanRunTimeouts(now time.Time, inflight []*fsm.WorkOrder, defaultTimeout, s
 		if wo.RunTimeout <= 0 && agentRun != nil && !agentRun(wo) {
 			continue
 		}
-		out = append(out, &fsm.Transition{
-			Header:  fsm.Header{RequestID: RunTimeoutRequestID(wo.ID, wo.Attempt)},
-			ID:      wo.ID,
-			Action:  fsm.ActionFail,
-			Attempt: wo.Attempt,
-			Agent:   wo.Assignee.Agent,
-			Reason:  truncate(runTimeoutReason(wo, timeout, slack, started), fsm.MaxNoteLen),
-		})
+		out = append(out, attemptTransition(wo, fsm.ActionFail, RunTimeoutRequestID(wo.ID, wo.Attempt),
+			runTimeoutReason(wo, timeout, slack, started)))
 	}
 	sort.Slice(out, func(i, j int) bool { return idLess(out[i].ID, out[j].ID) })
 	return out, next

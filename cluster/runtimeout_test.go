@@ -126,12 +126,11 @@ func TestRunTimeoutFailsOnFSM(t *testing.T) {
 	clock := time.Unix(50_000, 0)
 	apply := func(c fsm.Command) *fsm.Result {
 		t.Helper()
-		h := c.(interface{ CommandHeader() *fsm.Header }).CommandHeader()
-		h.Time, h.Node = clock.UnixNano(), "leader"
-		if h.RequestID == "" {
-			h.RequestID = "r-" + clock.String()
+		rs, err := fp.proposeBatchAt([]fsm.Command{c}, func() time.Time { return clock })
+		if err != nil {
+			t.Fatal(err)
 		}
-		return fp.apply(c).(*fsm.Result)
+		return rs[0]
 	}
 	plan := func() ([]*fsm.Transition, time.Time) {
 		return PlanRunTimeouts(clock, fp.f.View().Active(), time.Hour, slack, nil)

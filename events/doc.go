@@ -16,11 +16,11 @@
 // whole chain one event per receipt, and "workorder" admits every one
 // that names a work order, its andon and SLA events included
 // (Event.InTopic). A subscriber of several topics receives each receipt
-// once, never a copy per topic. The chain is
-// replicated and kept in the state and in snapshots, so a subscriber can
-// resume from ANY raft index, on any node, even after the node or the
-// subscriber restarted: the broker re-reads the receipts from the index
-// asked for, then follows new commits.
+// once, never a copy per topic. The chain is replicated and kept in the
+// state and in snapshots, so a subscriber can resume from ANY raft index,
+// on any node, even after the node or the subscriber restarted: the
+// broker re-reads the receipts from the index asked for, then follows new
+// commits.
 //
 // Cluster events (topic "member": member.joined, .failed, .left; topic
 // "leader": leader.changed) are node-local: each node sees them through
@@ -31,8 +31,8 @@
 //
 // A stream delivers, in order, the events of each raft index (one per
 // receipt, in chain order), and a node-local event after the receipts of
-// the index it was stamped with. Every event that ends a resumable position carries an ID,
-// its cursor:
+// the index it was stamped with. Every event that ends a resumable
+// position carries an ID, its cursor:
 //
 //	"N"    every event of raft index ≤ N has been delivered
 //	"N.L"  … and node-local events up to local sequence L (streams whose

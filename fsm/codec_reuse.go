@@ -25,45 +25,40 @@ type decoder struct {
 const maxReusedBatch = 1024
 
 func (d *decoder) newCreate(top bool) *CreateWorkOrder {
-	switch {
-	case d == nil:
+	if d == nil {
 		return new(CreateWorkOrder)
-	case top:
-		d.create = CreateWorkOrder{}
-		return &d.create
-	case len(d.creates) < cap(d.creates):
-		d.creates = append(d.creates, CreateWorkOrder{})
-		return &d.creates[len(d.creates)-1]
 	}
-	return new(CreateWorkOrder)
+	return reuse(top, &d.create, &d.creates)
 }
 
 func (d *decoder) newTransition(top bool) *Transition {
-	switch {
-	case d == nil:
+	if d == nil {
 		return new(Transition)
-	case top:
-		d.transition = Transition{}
-		return &d.transition
-	case len(d.transitions) < cap(d.transitions):
-		d.transitions = append(d.transitions, Transition{})
-		return &d.transitions[len(d.transitions)-1]
 	}
-	return new(Transition)
+	return reuse(top, &d.transition, &d.transitions)
 }
 
 func (d *decoder) newAssign(top bool) *Assign {
-	switch {
-	case d == nil:
+	if d == nil {
 		return new(Assign)
-	case top:
-		d.assign = Assign{}
-		return &d.assign
-	case len(d.assigns) < cap(d.assigns):
-		d.assigns = append(d.assigns, Assign{})
-		return &d.assigns[len(d.assigns)-1]
 	}
-	return new(Assign)
+	return reuse(top, &d.assign, &d.assigns)
+}
+
+// reuse returns a zeroed struct to decode a command into: one, for a
+// command alone in its entry (top); else the next of batch while its
+// capacity (startBatch) lasts; else a new one.
+func reuse[T any](top bool, one *T, batch *[]T) *T {
+	var zero T
+	switch {
+	case top:
+		*one = zero
+		return one
+	case len(*batch) < cap(*batch):
+		*batch = append(*batch, zero)
+		return &(*batch)[len(*batch)-1]
+	}
+	return new(T)
 }
 
 // startBatch readies the per-Batch structs for a Batch of n commands. The
@@ -75,16 +70,15 @@ func (d *decoder) startBatch(n int) {
 	if n > maxReusedBatch {
 		n = 0
 	}
-	if cap(d.creates) < n {
-		d.creates = make([]CreateWorkOrder, 0, n)
+	d.creates, d.transitions, d.assigns = reserve(d.creates, n), reserve(d.transitions, n), reserve(d.assigns, n)
+}
+
+// reserve returns s emptied, or a new empty slice when s cannot hold n.
+func reserve[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
 	}
-	if cap(d.transitions) < n {
-		d.transitions = make([]Transition, 0, n)
-	}
-	if cap(d.assigns) < n {
-		d.assigns = make([]Assign, 0, n)
-	}
-	d.creates, d.transitions, d.assigns = d.creates[:0], d.transitions[:0], d.assigns[:0]
+	return s[:0]
 }
 
 // names interns strings: a direct-mapped cache of recent names, by a hash

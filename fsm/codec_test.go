@@ -131,6 +131,17 @@ func mustEncode(t testing.TB, c Command) []byte {
 	return b
 }
 
+// refusedAsCodecVersion checks that the encoding b, relabelled as
+// version, fails to decode with want.
+func refusedAsCodecVersion(t *testing.T, b []byte, version byte, want error) {
+	t.Helper()
+	b = bytes.Clone(b)
+	b[1] = version
+	if _, err := Decode(b); !errors.Is(err, want) {
+		t.Fatalf("type %d relabelled as version %d: %v, want %v", b[0], version, err, want)
+	}
+}
+
 func TestApplySkipsIgnorableAndPanicsOnGarbage(t *testing.T) {
 	f := New(DefaultConfig())
 	if out := f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: []byte{0x80 | 50, 1}}); out != nil {
@@ -350,16 +361,8 @@ func TestCodecRunTimeoutVersion(t *testing.T) {
 		t.Fatalf("version 3: %v %+v", err, c)
 	}
 	// Version 3 of another type, or without its run timeout, is refused.
-	tr := mustEncode(t, &Transition{ID: "WO-1", Action: ActionFail, NoRetry: true})
-	tr[1] = CodecVersionRunTimeout
-	if _, err := Decode(tr); !errors.Is(err, ErrUnsupportedVersion) {
-		t.Fatalf("transition version 3: %v", err)
-	}
-	short := bytes.Clone(withRetry)
-	short[1] = CodecVersionRunTimeout
-	if _, err := Decode(short); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("version 3 without the run timeout: %v", err)
-	}
+	refusedAsCodecVersion(t, mustEncode(t, &Transition{ID: "WO-1", Action: ActionFail, NoRetry: true}), CodecVersionRunTimeout, ErrUnsupportedVersion)
+	refusedAsCodecVersion(t, withRetry, CodecVersionRunTimeout, ErrMalformed)
 	if _, err := Decode(append(bytes.Clone(both), 0)); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("version 3 with a trailing byte: %v", err)
 	}

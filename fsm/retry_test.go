@@ -219,19 +219,14 @@ func TestCodecExtensionVersion(t *testing.T) {
 	if plain[1] != CodecVersion || tr[1] != CodecVersion || withRetry[1] != CodecVersionExt || trNoRetry[1] != CodecVersionExt {
 		t.Fatalf("versions %d %d %d %d", plain[1], tr[1], withRetry[1], trNoRetry[1])
 	}
-	if !bytes.Equal(plain, withRetry[:len(plain)]) && plain[1] == withRetry[1] {
+	// Past the version byte, version 2 is the version 1 body and then the
+	// extension.
+	if plain[0] != withRetry[0] || !bytes.Equal(plain[2:], withRetry[2:len(plain)]) ||
+		tr[0] != trNoRetry[0] || !bytes.Equal(tr[2:], trNoRetry[2:len(tr)]) {
 		t.Fatal("the extension is not appended to the version 1 body")
 	}
 	// Version 2 of another type, or a version 2 body without its
 	// extension, is refused.
-	tick := mustEncode(t, &Tick{})
-	tick[1] = CodecVersionExt
-	if _, err := Decode(tick); !errors.Is(err, ErrUnsupportedVersion) {
-		t.Fatalf("tick version 2: %v", err)
-	}
-	short := bytes.Clone(plain)
-	short[1] = CodecVersionExt
-	if _, err := Decode(short); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("version 2 without the extension: %v", err)
-	}
+	refusedAsCodecVersion(t, mustEncode(t, &Tick{}), CodecVersionExt, ErrUnsupportedVersion)
+	refusedAsCodecVersion(t, plain, CodecVersionExt, ErrMalformed)
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/hive-swarm/hive/api"
 )
 
-// errNoForward is returned by the executor's forwarding transport when it
-// cannot take a report (no leader known, this node leads, the leader takes
-// no batches): the report then goes through this node's HTTP API.
+// errNoForward is returned by the executor's forwarder when it cannot
+// take a report (no leader known, this node leads, the leader takes no
+// batches): the report then goes through this node's HTTP API.
 var errNoForward = errors.New("node: no leader to forward the report to")
 
 // execForwarder sends a follower's reports straight to the leader in
@@ -102,7 +102,10 @@ func (f *execForwarder) transition(ctx context.Context, id, action string, req *
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	res, err := f.send(ctx, target, &fwdRequest{method: http.MethodPost, uri: uri, header: hdr, body: body})
+	if !f.batcher.start() {
+		return errNoForward
+	}
+	res, err := f.batcher.submit(ctx, target, &fwdRequest{method: http.MethodPost, uri: uri, header: hdr, body: body})
 	switch {
 	case err != nil:
 		return err
@@ -114,36 +117,6 @@ func (f *execForwarder) transition(ctx context.Context, id, action string, req *
 		return nil
 	}
 	return answerError(res.resp)
-}
-
-// send queues q in the batcher and waits for its answer.
-func (f *execForwarder) send(ctx context.Context, target string, q *fwdRequest) (fwdResult, error) {
-	b := f.batcher
-	if !b.start() {
-		return fwdResult{}, errNoForward
-	}
-	it := &fwdItem{
-		ctx:    ctx,
-		target: target,
-		req:    q,
-		size:   len(q.body) + len(q.uri) + 256,
-		done:   make(chan fwdResult, 1),
-	}
-	select {
-	case b.queue <- it:
-	case <-ctx.Done():
-		return fwdResult{}, ctx.Err()
-	case <-b.ctx.Done():
-		return fwdResult{}, ErrShutdown
-	}
-	select {
-	case res := <-it.done:
-		return res, nil
-	case <-ctx.Done():
-		return fwdResult{}, ctx.Err()
-	case <-b.ctx.Done():
-		return fwdResult{}, ErrShutdown
-	}
 }
 
 // answerError turns a non-2xx answer into the *api.Error the API client

@@ -59,8 +59,7 @@ func (s *httpServer) takeOverStream(ctx context.Context, w http.ResponseWriter, 
 	}()
 	release := func() {
 		_ = conn.Close()
-		<-gone
-		cancel()
+		<-gone // the goroutine has cancelled ctx
 		s.streams.remove(conn)
 	}
 	return conn, ctx, release, nil

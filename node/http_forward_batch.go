@@ -284,6 +284,36 @@ func (b *forwardBatcher) send(ctx context.Context, batch []*fwdItem) {
 var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length"}
 
+// submit queues the write q for the leader at target and waits for what
+// became of it. It fails with ctx's error when ctx ends first (nothing
+// was sent, or the write may still be applied) and with ErrShutdown when
+// the batcher stops first (the write may have been dropped unsent, or
+// the leader may still apply it). The caller has started the batcher.
+func (b *forwardBatcher) submit(ctx context.Context, target string, q *fwdRequest) (fwdResult, error) {
+	it := &fwdItem{
+		ctx:    ctx,
+		target: target,
+		req:    q,
+		size:   len(q.body) + len(q.uri) + 256,
+		done:   make(chan fwdResult, 1),
+	}
+	select {
+	case b.queue <- it:
+	case <-ctx.Done():
+		return fwdResult{}, ctx.Err()
+	case <-b.ctx.Done():
+		return fwdResult{}, ErrShutdown
+	}
+	select {
+	case res := <-it.done:
+		return res, nil
+	case <-ctx.Done():
+		return fwdResult{}, ctx.Err()
+	case <-b.ctx.Done():
+		return fwdResult{}, ErrShutdown
+	}
+}
+
 // forwardBatched forwards a write to the leader at target in a batch and
 // writes the leader's answer.
 func (s *httpServer) forwardBatched(w http.ResponseWriter, r *http.Request, body []byte, reqID, leader, httpAddr, target string) {
@@ -303,36 +333,17 @@ func (s *httpServer) forwardBatched(w http.ResponseWriter, r *http.Request, body
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		hdr.Set("X-Forwarded-For", host)
 	}
-	uri := r.URL.RequestURI()
-	it := &fwdItem{
-		ctx:    r.Context(),
-		target: target,
-		req:    &fwdRequest{method: r.Method, uri: uri, header: hdr, body: body},
-		size:   len(body) + len(uri) + 256,
-		done:   make(chan fwdResult, 1),
-	}
 	if !s.batcher.start() {
 		s.forwardFailed(w, r, leader, httpAddr, ErrShutdown)
 		return
 	}
-	select {
-	case s.batcher.queue <- it:
-	case <-r.Context().Done():
-		return // the client is gone; nothing was sent
-	case <-s.batcher.ctx.Done():
-		s.forwardFailed(w, r, leader, httpAddr, ErrShutdown)
+	res, err := s.batcher.submit(r.Context(), target, &fwdRequest{method: r.Method, uri: r.URL.RequestURI(), header: hdr, body: body})
+	switch {
+	case errors.Is(err, ErrShutdown):
+		s.forwardFailed(w, r, leader, httpAddr, err)
 		return
-	}
-	var res fwdResult
-	select {
-	case res = <-it.done:
-	case <-r.Context().Done():
-		return // the client is gone; the write may still be applied
-	case <-s.batcher.ctx.Done():
-		// Stopping: the batcher may have dropped the write unsent, or the
-		// leader may still apply it.
-		s.forwardFailed(w, r, leader, httpAddr, ErrShutdown)
-		return
+	case err != nil:
+		return // the client is gone
 	}
 	switch {
 	case res.fallback:

@@ -45,7 +45,7 @@ const maxBatchKeyLen = fsm.MaxNameLen - len("/999")
 // On a follower the request is forwarded to the leader undecoded, as
 // every write is (see write).
 func (s *httpServer) createWorkOrderBatch(w http.ResponseWriter, r *http.Request) {
-	body, aerr := readBatchBody(w, r)
+	body, aerr := readBodyLimit(w, r, maxBatchBodyBytes)
 	if aerr != nil {
 		writeAPIError(w, aerr)
 		return

@@ -3,7 +3,6 @@ package node
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
 	"strconv"
 
 	"github.com/hive-swarm/hive/api"
@@ -17,11 +16,6 @@ const (
 	// to about 8 KiB each. Other routes keep maxBodyBytes.
 	maxBatchBodyBytes = 8 << 20
 )
-
-// readBatchBody reads a batch create's body, at most maxBatchBodyBytes.
-func readBatchBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
-	return readBodyLimit(w, r, maxBatchBodyBytes)
-}
 
 // decodeBatchCreate decodes the body of POST /v1/workorders/batch,
 // {"workorders":[create, ...]}, into its creates, each decoded exactly as

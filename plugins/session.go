@@ -159,16 +159,15 @@ func (s *hostSession) add() (uint64, chan *pb.SessionEvent) {
 	return id, q
 }
 
-// retire forgets a task that ended on the host's side and tells the
-// plugin to cancel it.
+// retire forgets a task that ended on the host's side before its last
+// message arrived and tells the plugin to cancel it. That includes a task
+// dispatch dropped for overrunning its window, which the plugin still
+// runs; a cancel for a task the plugin has just finished is ignored.
 func (s *hostSession) retire(id uint64) {
 	s.mu.Lock()
-	_, ok := s.tasks[id]
 	delete(s.tasks, id)
 	s.mu.Unlock()
-	if ok {
-		s.queue(context.Background(), &pb.SessionRequest{TaskId: id, Request: &pb.SessionRequest_Cancel{Cancel: &pb.CancelTask{}}})
-	}
+	_ = s.queue(context.Background(), &pb.SessionRequest{TaskId: id, Request: &pb.SessionRequest_Cancel{Cancel: &pb.CancelTask{}}})
 }
 
 // queue hands m to the sender; it fails when ctx or the session ends
@@ -223,8 +222,7 @@ func (c *Client) executeSession(ctx context.Context, task *Task, onEvent func(Ev
 				return nil, c.callError(ctx, task, s.err)
 			}
 		}
-		if !open {
-			finished = true // closed by dispatch, which retired it
+		if !open { // closed by dispatch: the plugin overran the window
 			return nil, c.protocolError(task, fmt.Sprintf("more than %d events beyond the host's credit", SessionWindow))
 		}
 		if f := msg.GetFailure(); f != nil {

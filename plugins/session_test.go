@@ -9,6 +9,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
+	pb "github.com/hive-swarm/hive/plugins/proto"
+	"google.golang.org/grpc"
 )
 
 // TestSessionSlowTaskDoesNotHoldUpOthers: a task whose events are
@@ -96,4 +100,106 @@ func TestOldProtocolVersion(t *testing.T) {
 			t.Fatalf("failing task: %v", err)
 		}
 	})
+}
+
+// TestSessionWindowOverrun: a plugin that sends more events of a task
+// than the window allows fails that task with ErrProtocol, and the host
+// tells it to cancel the task it gave up on. The plugin is a fake
+// Session stream that ignores credit.
+func TestSessionWindowOverrun(t *testing.T) {
+	fake := &fakeSession{in: make(chan *pb.SessionEvent), sent: make(chan *pb.SessionRequest, 64)}
+	base, baseCancel := context.WithCancel(context.Background())
+	c := &Client{rpc: fakeAgent{sess: fake}, path: "fake", agentType: "test", version: ProtocolVersion,
+		logger: hclog.NewNullLogger(), calls: make(map[uint64]context.CancelCauseFunc), base: base, baseCancel: baseCancel}
+	t.Cleanup(func() { baseCancel(); c.wg.Wait() })
+
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		var held bool
+		_, err := c.Execute(testCtx(t), &Task{WorkOrderID: "WO-1", AgentType: "test"}, func(Event) {
+			if !held {
+				held = true
+				<-release // let the task's queue fill up behind the first event
+			}
+		})
+		done <- err
+	}()
+	next := func() *pb.SessionRequest {
+		t.Helper()
+		select {
+		case m := <-fake.sent:
+			return m
+		case <-time.After(30 * time.Second):
+			t.Fatal("the host sent nothing more")
+			return nil
+		}
+	}
+	start := next()
+	if start.GetStart() == nil {
+		t.Fatalf("first message %v, want a start", start)
+	}
+	id := start.GetTaskId()
+	// One event held by the waiter, SessionWindow+1 filling the task's
+	// queue, one too many, and one more: the host receives it only after
+	// it dispatched (and refused) the one before, so the refusal happens
+	// while the waiter is still held.
+	for seq := range uint64(SessionWindow + 4) {
+		fake.in <- &pb.SessionEvent{TaskId: id, Kind: &pb.SessionEvent_Event{Event: &pb.ExecuteEvent{
+			Seq: seq + 1, Event: &pb.ExecuteEvent_Log{Log: &pb.LogLine{Line: "x"}}}}}
+	}
+	close(release)
+	if err := <-done; !errors.Is(err, ErrProtocol) {
+		t.Fatalf("overrun task: %v, want ErrProtocol", err)
+	}
+	for {
+		m := next()
+		if m.GetCancel() != nil {
+			if m.GetTaskId() != id {
+				t.Fatalf("cancel of task %d, want %d", m.GetTaskId(), id)
+			}
+			return
+		}
+		if m.GetCredit() == nil {
+			t.Fatalf("unexpected message %v", m)
+		}
+	}
+}
+
+// fakeAgent is a plugin connection whose Session is fake.
+type fakeAgent struct {
+	pb.AgentClient
+	sess *fakeSession
+}
+
+func (a fakeAgent) Session(ctx context.Context, _ ...grpc.CallOption) (pb.Agent_SessionClient, error) {
+	a.sess.ctx = ctx
+	return a.sess, nil
+}
+
+// fakeSession is the plugin's end of a Session stream: it receives what
+// in carries and keeps what the host sends in sent.
+type fakeSession struct {
+	grpc.ClientStream
+	ctx  context.Context
+	in   chan *pb.SessionEvent
+	sent chan *pb.SessionRequest
+}
+
+func (f *fakeSession) Send(m *pb.SessionRequest) error {
+	select {
+	case f.sent <- m:
+		return nil
+	case <-f.ctx.Done():
+		return f.ctx.Err()
+	}
+}
+
+func (f *fakeSession) Recv() (*pb.SessionEvent, error) {
+	select {
+	case m := <-f.in:
+		return m, nil
+	case <-f.ctx.Done():
+		return nil, f.ctx.Err()
+	}
 }

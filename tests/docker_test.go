@@ -1,7 +1,8 @@
 package tests
 
 import (
-	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,7 +27,28 @@ type dockerSwarm struct {
 	project string // the compose project, unique to this test process
 	image   string
 	env     []string
-	nodes   []*agent // n1, n2, n3: their container addresses, port 7070
+	nodes   []*agent          // n1, n2, n3: their container addresses, port 7070
+	ids     map[string]string // container ID by service; kept across stop and start
+}
+
+// dockerCmdTimeout bounds every docker, docker-compose and go build
+// command of the container test, so that a stuck engine fails the test,
+// and lets its cleanup finish, instead of hanging it.
+const dockerCmdTimeout = 3 * time.Minute
+
+// runCmd runs a command with env (nil: this process's) and returns its
+// combined output, killing it after dockerCmdTimeout.
+func runCmd(env []string, dir, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), dockerCmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env, cmd.Dir = env, dir
+	cmd.WaitDelay = 5 * time.Second // a killed command's children may hold the output open
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%w (killed after %s)", err, dockerCmdTimeout)
+	}
+	return string(out), err
 }
 
 // requireDocker skips (or, under CI, fails) unless the Docker engine and
@@ -34,10 +56,10 @@ type dockerSwarm struct {
 func requireDocker(t *testing.T) {
 	t.Helper()
 	why := ""
-	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		why = fmt.Sprintf("needs a running Docker engine: docker info: %v: %s", err, bytes.TrimSpace(out))
-	} else if out, err := exec.Command("docker-compose", "version").CombinedOutput(); err != nil {
-		why = fmt.Sprintf("needs docker-compose: %v: %s", err, bytes.TrimSpace(out))
+	if out, err := runCmd(nil, "", "docker", "info", "--format", "{{.ServerVersion}}"); err != nil {
+		why = fmt.Sprintf("needs a running Docker engine: docker info: %v: %s", err, strings.TrimSpace(out))
+	} else if out, err := runCmd(nil, "", "docker-compose", "version"); err != nil {
+		why = fmt.Sprintf("needs docker-compose: %v: %s", err, strings.TrimSpace(out))
 	}
 	if why == "" {
 		return
@@ -48,6 +70,9 @@ func requireDocker(t *testing.T) {
 	t.Skip(why)
 }
 
+// swarmImage is the image tag of a swarm's compose project.
+func swarmImage(project string) string { return "hive-test:" + project }
+
 // newDockerSwarm builds the image and starts the swarm; the test's
 // cleanup removes the containers, their network and volumes, and the
 // image.
@@ -55,35 +80,32 @@ func newDockerSwarm(t *testing.T) *dockerSwarm {
 	t.Helper()
 	requireDocker(t)
 	ctxDir := t.TempDir()
+	static := append(os.Environ(), "CGO_ENABLED=0")
 	for bin, pkg := range map[string]string{"hive": "./cmd/hive", "hive-agent-test": "./agents/test"} {
-		build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(ctxDir, "bin", bin), pkg)
-		build.Dir = ".."
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
+		if out, err := runCmd(static, "..", "go", "build", "-trimpath", "-o", filepath.Join(ctxDir, "bin", bin), pkg); err != nil {
 			t.Fatalf("static build of %s: %v\n%s", pkg, err, out)
 		}
 	}
 	if err := os.MkdirAll(filepath.Join(ctxDir, "bin", "rootfs", "data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := &dockerSwarm{t: t, project: fmt.Sprintf("hivetest%d", os.Getpid())}
-	image := "hive-test:" + s.project
-	s.image = image
-	s.env = append(os.Environ(), "HIVE_IMAGE="+image, "HIVE_PUBLISH=127.0.0.1:")
-	s.removeOrphans()
-	if out, err := exec.Command("docker", "build", "-q", "-t", image, "-f", "../deploy/Dockerfile", ctxDir).CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
+	project := fmt.Sprintf("hivetest%d", os.Getpid())
+	s := &dockerSwarm{t: t, project: project, image: swarmImage(project), ids: map[string]string{}}
+	s.env = append(os.Environ(), "HIVE_IMAGE="+s.image, "HIVE_PUBLISH=127.0.0.1:")
+	removeOrphanSwarms(t)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("container logs:\n%s", tail([]byte(s.tryCompose("logs", "--no-color", "--tail", "60")), 12000))
 		}
-		s.tryCompose("down", "-v", "--remove-orphans", "--timeout", "5")
-		_ = exec.Command("docker", "rmi", "-f", image).Run()
+		removeSwarm(t, project)
 	})
+	s.docker("build", "-q", "-t", s.image, "-f", "../deploy/Dockerfile", ctxDir)
 	s.compose("up", "-d")
 	for _, name := range []string{"n1", "n2", "n3"} {
 		s.nodes = append(s.nodes, &agent{t: t, name: name, httpPort: 7070})
+		if s.ids[name] = strings.TrimSpace(s.compose("ps", "-q", name)); s.ids[name] == "" {
+			t.Fatalf("no container for %s", name)
+		}
 	}
 	s.readAddrs()
 	return s
@@ -94,7 +116,7 @@ func newDockerSwarm(t *testing.T) *dockerSwarm {
 func (s *dockerSwarm) readAddrs() {
 	s.t.Helper()
 	for _, a := range s.nodes {
-		a.host = strings.TrimSpace(s.docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", s.container(a.name)))
+		a.host = strings.TrimSpace(s.docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", s.ids[a.name]))
 		if a.host == "" {
 			s.t.Fatalf("container %s has no address", a.name)
 		}
@@ -105,49 +127,71 @@ func (s *dockerSwarm) readAddrs() {
 // the pid lets a later run remove what a killed run left behind.
 var swarmProjectPattern = regexp.MustCompile(`^hivetest(\d+)$`)
 
-// removeOrphans removes the swarms (containers, network, volumes, image)
-// of test processes that are gone.
-func (s *dockerSwarm) removeOrphans() {
-	out, err := exec.Command("docker", "ps", "-a", "--format", `{{.Label "com.docker.compose.project"}}`).Output()
-	if err != nil {
-		s.t.Logf("listing containers: %v", err)
-		return
+// removeOrphanSwarms removes the swarms (containers, network, volumes,
+// image) of test processes that are gone, whatever part of them is left.
+func removeOrphanSwarms(t *testing.T) {
+	t.Helper()
+	label := `{{.Label "com.docker.compose.project"}}`
+	var projects []string
+	for _, list := range [][]string{
+		{"ps", "-a", "--format", label},
+		{"network", "ls", "--format", label},
+		{"volume", "ls", "--format", label},
+		{"images", "hive-test", "--format", "{{.Tag}}"},
+	} {
+		out, err := runCmd(nil, "", "docker", list...)
+		if err != nil {
+			t.Logf("docker %s: %v: %s", strings.Join(list, " "), err, out)
+			continue
+		}
+		projects = append(projects, strings.Fields(out)...)
 	}
 	seen := map[string]bool{}
-	for _, project := range strings.Fields(string(out)) {
+	for _, project := range projects {
 		m := swarmProjectPattern.FindStringSubmatch(project)
 		if m == nil || seen[project] {
 			continue
 		}
 		seen[project] = true
 		pid, _ := strconv.Atoi(m[1])
-		if pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
+		// EPERM: the process lives, another user's.
+		if pid == os.Getpid() || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
 			continue
 		}
-		orphan := &dockerSwarm{t: s.t, project: project, env: append(os.Environ(), "HIVE_IMAGE=hive-test:"+project)}
-		if out, err := orphan.runCompose("down", "-v", "--remove-orphans", "--timeout", "1"); err != nil {
-			s.t.Logf("removing orphan swarm %s: %v: %s", project, err, out)
-		}
-		_ = exec.Command("docker", "rmi", "-f", "hive-test:"+project).Run()
+		t.Logf("removing the swarm %s of a test process that is gone", project)
+		removeSwarm(t, project)
 	}
+}
+
+// removeSwarm removes a swarm's containers (holdAddrs' placeholders
+// included: compose does not count them as its own), then its network
+// and volumes, then its image, logging what fails.
+func removeSwarm(t *testing.T, project string) {
+	t.Helper()
+	logErr := func(out string, err error) {
+		if err != nil {
+			t.Logf("removing swarm %s: %v: %s", project, err, out)
+		}
+	}
+	out, err := runCmd(nil, "", "docker", "ps", "-aq", "--filter", "label=com.docker.compose.project="+project)
+	logErr(out, err)
+	if ids := strings.Fields(out); err == nil && len(ids) > 0 {
+		logErr(runCmd(nil, "", "docker", append([]string{"rm", "-f", "-v"}, ids...)...))
+	}
+	s := &dockerSwarm{project: project, env: append(os.Environ(), "HIVE_IMAGE="+swarmImage(project))}
+	logErr(s.runCompose("down", "-v", "--remove-orphans", "--timeout", "1"))
+	logErr(runCmd(nil, "", "docker", "rmi", "-f", swarmImage(project)))
 }
 
 // holdAddrs starts n placeholder containers (dev nodes of the image) on
 // the swarm's network, taking the lowest free addresses, which a stopped
 // swarm's containers have just given up. They carry the project's label,
-// so that down --remove-orphans removes them too (removeOrphans included);
-// the test's cleanup removes them first.
+// so that removeSwarm removes them with the swarm.
 func (s *dockerSwarm) holdAddrs(n int) {
 	s.t.Helper()
-	var ids []string
-	s.t.Cleanup(func() {
-		if len(ids) > 0 {
-			_ = exec.Command("docker", append([]string{"rm", "-f", "-v"}, ids...)...).Run()
-		}
-	})
 	for range n {
-		ids = append(ids, strings.TrimSpace(s.docker("run", "-d", "--network", s.project+"_hive",
-			"--label", "com.docker.compose.project="+s.project, s.image, "-dev")))
+		s.docker("run", "-d", "--network", s.project+"_hive",
+			"--label", "com.docker.compose.project="+s.project, s.image, "-dev")
 	}
 }
 
@@ -168,30 +212,17 @@ func (s *dockerSwarm) tryCompose(args ...string) string {
 }
 
 func (s *dockerSwarm) runCompose(args ...string) (string, error) {
-	cmd := exec.Command("docker-compose", append([]string{"-f", "../deploy/docker-compose.yml", "-p", s.project}, args...)...)
-	cmd.Env = s.env
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return runCmd(s.env, "", "docker-compose", append([]string{"-f", "../deploy/docker-compose.yml", "-p", s.project}, args...)...)
 }
 
 // docker runs the docker CLI, failing the test on an error.
 func (s *dockerSwarm) docker(args ...string) string {
 	s.t.Helper()
-	out, err := exec.Command("docker", args...).CombinedOutput()
+	out, err := runCmd(nil, "", "docker", args...)
 	if err != nil {
 		s.t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return string(out)
-}
-
-// container returns the ID of a service's container.
-func (s *dockerSwarm) container(service string) string {
-	s.t.Helper()
-	id := strings.TrimSpace(s.compose("ps", "-q", service))
-	if id == "" {
-		s.t.Fatalf("no container for %s", service)
-	}
-	return id
+	return out
 }
 
 // leader returns the index of the node every node in up agrees leads.
@@ -228,7 +259,8 @@ func TestDockerSwarmSurvivesLeaderKill(t *testing.T) {
 	}
 	s := newDockerSwarm(t)
 	all := []int{0, 1, 2}
-	waitFor(t, 90*time.Second, "three voters offering the test agent, one leader", func() error {
+	var leader int
+	waitFor(t, 90*time.Second, "three voters offering the test agent, one leader", func() (err error) {
 		var ml api.MemberList
 		if err := getJSON(s.nodes[1].addr()+"/v1/members", &ml); err != nil {
 			return err
@@ -242,18 +274,18 @@ func TestDockerSwarmSurvivesLeaderKill(t *testing.T) {
 		if ready != 3 {
 			return fmt.Errorf("%d ready members in %+v", ready, ml.Members)
 		}
-		_, err := s.leader(all)
+		leader, err = s.leader(all)
 		return err
 	})
-	leader, _ := s.leader(all)
 	victim := s.nodes[leader]
 
 	// The CLI inside the image, and the API published on the host.
-	if out := s.docker("exec", s.container("n2"), "/hive/hive", "members"); strings.Count(out, "alive") != 3 {
+	if out := s.docker("exec", s.ids["n2"], "/hive/hive", "members"); strings.Count(out, "alive") != 3 {
 		t.Fatalf("hive members inside n2:\n%s", out)
 	}
 	published := strings.TrimSpace(s.compose("port", "n1", "7070"))
-	if _, err := getJSONStatus("http://" + published); err != nil {
+	var st api.Status
+	if err := getJSON("http://"+published+"/v1/status?stale", &st); err != nil {
 		t.Fatalf("n1's published API at %s: %v", published, err)
 	}
 
@@ -279,7 +311,7 @@ func TestDockerSwarmSurvivesLeaderKill(t *testing.T) {
 		}
 		return nil
 	})
-	s.docker("kill", s.container(victim.name))
+	s.docker("kill", s.ids[victim.name])
 	up := []int{(leader + 1) % 3, (leader + 2) % 3}
 	waitFor(t, 60*time.Second, "a new leader among the two others", func() error {
 		_, err := s.leader(up)
@@ -318,7 +350,7 @@ func TestDockerSwarmSurvivesLeaderKill(t *testing.T) {
 	}
 
 	// The container restarts with its volume and catches up.
-	s.docker("start", s.container(victim.name))
+	s.docker("start", s.ids[victim.name])
 	s.readAddrs()
 	export := sameVerifiedChain(t, s.nodes, 90*time.Second)
 	t.Logf("killed %s running %v; requeued %d; %d receipts identical and verified on all three containers",
@@ -361,13 +393,4 @@ func TestDockerSwarmSurvivesLeaderKill(t *testing.T) {
 		t.Errorf("after the restart the chain (%d receipts) does not extend the one before (%d)",
 			strings.Count(again, "\n"), strings.Count(export, "\n"))
 	}
-}
-
-// getJSONStatus reads /v1/status at addr.
-func getJSONStatus(addr string) (*api.Status, error) {
-	var st api.Status
-	if err := getJSON(addr+"/v1/status?stale", &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
 }

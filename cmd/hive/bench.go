@@ -125,13 +125,11 @@ func parseBenchFlags(c *cli.Context) (*benchSettings, error) {
 		if c.IsSet("local") {
 			return nil, usagef("give --address or --local, not both")
 		}
-		for _, a := range strings.Split(c.String(flagAddress), ",") {
-			base, err := bench.NormalizeAddress(a)
-			if err != nil {
-				return nil, invalidf("--address: %v", err)
-			}
-			s.addresses = append(s.addresses, base)
+		addrs, err := addressList(c)
+		if err != nil {
+			return nil, err
 		}
+		s.addresses = addrs
 	} else if s.local < 1 {
 		return nil, invalidf("--local must be at least 1, got %d", s.local)
 	}
@@ -174,14 +172,11 @@ func runBenchCreate(c *cli.Context) error {
 
 	// SIGINT or SIGTERM ends the run early; the deferred clean-ups still
 	// stop the local cluster and remove every temporary directory.
-	ctx, stop := signalContext(c)
-	defer stop()
-
-	stopProfile, err := cpuProfileFlag(c)
+	ctx, stop, err := benchContext(c)
 	if err != nil {
 		return err
 	}
-	defer stopProfile()
+	defer stop()
 
 	report, runErr := runBench(ctx, s, logger)
 	if report.measured() {
@@ -235,6 +230,36 @@ func cpuProfileFlag(c *cli.Context) (stop func(), err error) {
 	}, nil
 }
 
+// benchContext is the context of a bench run, which a SIGINT or SIGTERM
+// ends, with the --cpuprofile of the command, if it has one, started;
+// stop ends both.
+func benchContext(c *cli.Context) (ctx context.Context, stop func(), err error) {
+	ctx, stopSignals := signalContext(c)
+	stopProfile, err := cpuProfileFlag(c)
+	if err != nil {
+		stopSignals()
+		return nil, nil, err
+	}
+	return ctx, func() {
+		stopProfile()
+		stopSignals()
+	}, nil
+}
+
+// addressList is --address as node base URLs: one, or a comma-separated
+// list.
+func addressList(c *cli.Context) ([]string, error) {
+	var bases []string
+	for _, a := range strings.Split(c.String(flagAddress), ",") {
+		base, err := bench.NormalizeAddress(a)
+		if err != nil {
+			return nil, invalidf("--address: %v", err)
+		}
+		bases = append(bases, base)
+	}
+	return bases, nil
+}
+
 // benchError is a bench command's error for runErr, the error its run
 // ended with: nil for none, "interrupted" when ctx was cancelled (a
 // signal), else "bench_failed".
@@ -264,13 +289,11 @@ func runClusterBench[R any](c *cli.Context, prefix string,
 	defer os.RemoveAll(dir)
 	logger := hclog.New(&hclog.LoggerOptions{Name: "hive", Level: hclog.Error, Output: c.App.ErrWriter})
 
-	ctx, stop := signalContext(c)
-	defer stop()
-	stopProfile, err := cpuProfileFlag(c)
+	ctx, stop, err := benchContext(c)
 	if err != nil {
 		return err
 	}
-	defer stopProfile()
+	defer stop()
 	res, runErr := run(ctx, dir, logger)
 	if res != nil {
 		if err := print(res); err != nil && runErr == nil {

@@ -45,16 +45,16 @@ func runBenchStream(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	gogc, err := applyGOGC(c.Int("gogc"))
-	if err != nil {
-		return err
-	}
 	cfg := bench.StreamConfig{Dispatch: dc, Subscribers: c.Int("subscribers"), Rounds: c.Int("rounds")}
 	if cfg.Subscribers < 1 {
 		return invalidf("--subscribers must be at least 1, got %d", cfg.Subscribers)
 	}
 	if cfg.Rounds < 1 {
 		return invalidf("--rounds must be at least 1, got %d", cfg.Rounds)
+	}
+	gogc, err := applyGOGC(c.Int("gogc"))
+	if err != nil {
+		return err
 	}
 	return runClusterBench(c, "hive-bench-stream-",
 		func(ctx context.Context, dir string, logger hclog.Logger) (*bench.StreamResult, error) {

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -48,25 +45,13 @@ func runBenchSubscribe(c *cli.Context) error {
 	if cfg.Duration < 0 {
 		return invalidf("--duration must not be negative, got %s", cfg.Duration)
 	}
-	for _, a := range strings.Split(c.String(flagAddress), ",") {
-		base, err := bench.NormalizeAddress(a)
-		if err != nil {
-			return invalidf("--address: %v", err)
-		}
-		cfg.Addresses = append(cfg.Addresses, base)
+	var err error
+	if cfg.Addresses, err = addressList(c); err != nil {
+		return err
 	}
 	// An interrupt ends the run, which still prints what it measured.
-	ctx, cancel := context.WithCancel(c.Context)
-	defer cancel()
-	sigs := make(chan os.Signal, 1)
-	defer runtimeOf(c).notify(sigs)()
-	go func() {
-		select {
-		case <-sigs:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, stop := signalContext(c)
+	defer stop()
 	res, err := bench.RunSubscribe(ctx, cfg)
 	if err != nil {
 		return err

@@ -163,9 +163,12 @@ func hive(t *testing.T, addr string, args ...string) result {
 	return hiveStdin(t, addr, "", args...)
 }
 
+// hiveStdin is hive with stdin as standard input. Its output buffers are
+// safe for goroutines that may still write (to stderr) after the command
+// returned, such as the nodes of a bench while their connections close.
 func hiveStdin(t *testing.T, addr, stdin string, args ...string) result {
 	t.Helper()
-	var out, errOut bytes.Buffer
+	var out, errOut syncBuffer
 	app := newApp(strings.NewReader(stdin), &out, &errOut)
 	argv := []string{"hive"}
 	if addr != "" {

@@ -119,7 +119,7 @@ func pipelineRun(c *cli.Context) error {
 		return invalidf("--title is required")
 	}
 	var err error
-	if req.Payload, err = payloadFlag(c); err != nil {
+	if req.Payload, err = jsonArg(c, "payload"); err != nil {
 		return err
 	}
 	if req.Deadline, err = deadlineFlag(c); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -128,7 +127,7 @@ func woCreate(c *cli.Context) error {
 		req.PriorityScore = s
 	}
 	var err error
-	if req.Payload, err = payloadFlag(c); err != nil {
+	if req.Payload, err = jsonArg(c, "payload"); err != nil {
 		return err
 	}
 	if c.IsSet("effort") {
@@ -438,23 +437,6 @@ func woDep(c *cli.Context, add bool) error {
 		_, err := fmt.Fprintf(w, "%s depends on %s; it is %s\n", wo.ID, deps, stateText(wo))
 		return err
 	})
-}
-
-// payloadFlag is --payload (JSON, or @FILE), checked to be JSON; nil when
-// not given.
-func payloadFlag(c *cli.Context) (json.RawMessage, error) {
-	p := c.String("payload")
-	if p == "" {
-		return nil, nil
-	}
-	raw, err := readArgFile(c, p)
-	if err != nil {
-		return nil, err
-	}
-	if !json.Valid(raw) {
-		return nil, invalidf("--payload: not valid JSON")
-	}
-	return raw, nil
 }
 
 // deadlineFlag is --deadline (RFC 3339, or relative like +24h); nil when

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -110,21 +109,11 @@ func woCreateFile(c *cli.Context) error {
 // readCreateFile reads the creates of a JSON Lines file ("-": standard
 // input), skipping blank lines, and refuses the first bad line by number.
 func readCreateFile(c *cli.Context, path string) ([]lineCreate, error) {
-	var rd io.Reader
-	if path == "-" {
-		if c.App.Reader == nil {
-			return nil, invalidf("--file -: no standard input")
-		}
-		rd = c.App.Reader
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, invalidf("--file: %v", err)
-		}
-		defer f.Close()
-		rd = f
+	b, err := readFile(c, path)
+	if err != nil {
+		return nil, invalidf("--file: %v", err)
 	}
-	creates, err := parseCreateLines(rd)
+	creates, err := parseCreateLines(bytes.NewReader(b))
 	if err != nil {
 		return nil, err
 	}

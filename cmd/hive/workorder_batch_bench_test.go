@@ -36,16 +36,12 @@ func TestBenchDispatchBatch(t *testing.T) {
 }
 
 // benchRun runs a bench command line in-process and returns its stdout,
-// failing the test unless it succeeds. Its output buffers are safe for
-// the nodes' goroutines, which may still log (to stderr) while their
-// raft connections close.
+// failing the test unless it succeeds (the nodes may log to stderr).
 func benchRun(t *testing.T, args ...string) string {
 	t.Helper()
-	var out, errOut syncBuffer
-	app := newApp(strings.NewReader(""), &out, &errOut)
-	if err := app.Run(append([]string{"hive"}, args...)); err != nil {
-		t.Fatalf("hive %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut.String())
+	r := hive(t, "", args...)
+	if r.err != nil {
+		t.Fatalf("hive %s: %v\nstderr: %s", strings.Join(args, " "), r.err, r.stderr)
 	}
-	t.Logf("hive %s\n%s", strings.Join(args, " "), out.String())
-	return out.String()
+	return r.stdout
 }

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"time"
-
 	"github.com/urfave/cli/v2"
-)
 
-// maxRunTimeout is the longest --run-timeout (the server's limit).
-const maxRunTimeout = 7 * 24 * time.Hour
+	"github.com/hive-swarm/hive/fsm"
+)
 
 // runTimeoutFlag is "wo create --run-timeout".
 func runTimeoutFlag() cli.Flag {
@@ -24,8 +21,8 @@ func runTimeout(c *cli.Context) (string, error) {
 	switch {
 	case d < 0:
 		return "", invalidf("--run-timeout: %s is negative (0 or absent: the node's default)", d)
-	case d > maxRunTimeout:
-		return "", invalidf("--run-timeout: %s is more than %s", d, maxRunTimeout)
+	case d > fsm.MaxRunTimeout:
+		return "", invalidf("--run-timeout: %s is more than %s", d, fsm.MaxRunTimeout)
 	case d == 0:
 		return "", nil
 	}

@@ -45,7 +45,8 @@ function banner() {
   document.body.classList.toggle('degraded', msgs.length > 0);
 }
 
-// health reads /api/health (503 with a body when not ready).
+// health reads /api/health (503 with a body when not ready) and returns
+// its body, or null when the node cannot be reached.
 async function health() {
   let res;
   try {
@@ -53,7 +54,7 @@ async function health() {
   } catch {
     problems.health = 'Cannot reach this node: the data shown may be out of date.';
     banner();
-    return;
+    return null;
   }
   const h = res.body;
   if (!h || !h.raft) {
@@ -68,6 +69,7 @@ async function health() {
     $('node-info').textContent = `node ${h.node} · ${h.raft.state} · ${leader} · term ${h.raft.term} · applied ${h.raft.applied_index}`;
   }
   banner();
+  return h;
 }
 
 async function totals() {
@@ -128,6 +130,11 @@ function onStreamState(up, why) {
 
 function refreshAll() {
   refreshHealth();
+  refreshPanels();
+}
+
+// refreshPanels redraws every panel but the node's health.
+function refreshPanels() {
   refreshTotals();
   refreshBoard();
   refreshList();
@@ -138,20 +145,16 @@ function refreshAll() {
   refreshReceipts();
 }
 
-// start loads every panel once and follows the stream from the applied
-// index read just before: the panels show that index or a later one, and
-// every event after it arrives, so nothing is missed and nothing is
-// fetched twice.
+// start reads the node's health, then loads every panel once and
+// follows the stream from the applied index the health reported: the
+// panels show that index or a later one, and every event after it
+// arrives, so nothing is missed and nothing is fetched twice. When the
+// node is unreachable the stream starts at the present, and reports the
+// outage.
 async function start() {
-  let after = '';
-  try {
-    const res = await fetchJSON('/api/health');
-    if (res.body && res.body.raft) after = String(res.body.raft.applied_index);
-  } catch {
-    // unreachable: the stream starts at the present, and reports the outage
-  }
-  refreshAll();
-  openStream(onEvent, onStreamState, after);
+  const h = await health();
+  refreshPanels();
+  openStream(onEvent, onStreamState, h && h.raft ? String(h.raft.applied_index) : '');
 }
 
 start();
